@@ -1,0 +1,90 @@
+import { Signer } from '@aws-sdk/rds-signer';
+import postgres from 'postgres';
+import { getConfig } from '../domain/config';
+
+/** ids are bigint in the schema and plain numbers in the API (safe below 2^53). */
+const bigintAsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (value: number) => String(value),
+  parse: (value: string) => Number(value),
+};
+
+export type Sql = postgres.Sql<{ bigint: number }>;
+/** A connection inside `sql.begin`: callers that own a transaction pass it down. */
+export type Tx = postgres.TransactionSql<{ bigint: number }>;
+/** Either: data functions run inside whatever transaction their caller owns. */
+export type Db = Sql | Tx;
+
+export interface ClientOptions {
+  url?: string;
+  /** RDS Proxy host: connect with an IAM auth token minted per connection. */
+  proxyHost?: string;
+  database?: string;
+  user?: string;
+  max?: number;
+}
+
+/**
+ * The one place that creates postgres.js clients. Lambda-grade defaults: one connection per
+ * container, no named prepared statements (RDS Proxy pins a session on them), short idle time so
+ * frozen containers do not hoard proxy connections.
+ */
+export function createSql(options: ClientOptions): Sql {
+  const common = {
+    max: options.max ?? 1,
+    prepare: false,
+    idle_timeout: 20,
+    connect_timeout: 10,
+    max_lifetime: 60 * 15,
+    types: { bigint: bigintAsNumber },
+    onnotice: () => {},
+  } as const;
+  if (options.proxyHost) {
+    const signer = new Signer({
+      hostname: options.proxyHost,
+      port: 5432,
+      username: options.user ?? 'ticketing_app',
+    });
+    return postgres({
+      ...common,
+      host: options.proxyHost,
+      port: 5432,
+      database: options.database,
+      username: options.user,
+      ssl: 'require',
+      // A fresh token per connection: tokens live 15 minutes, connections may live longer.
+      password: () => signer.getAuthToken(),
+    }) as unknown as Sql;
+  }
+  if (!options.url) throw new Error('DATABASE_URL is not set');
+  return postgres(options.url, common) as unknown as Sql;
+}
+
+let shared: Sql | undefined;
+
+/** The container-wide client, created on first use from the validated configuration. */
+export function getSql(): Sql {
+  if (!shared) {
+    const config = getConfig();
+    shared = createSql({
+      url: config.DATABASE_URL,
+      proxyHost: config.DB_PROXY_HOST,
+      database: config.DB_NAME,
+      user: config.DB_USER,
+      max: config.DB_POOL_MAX,
+    });
+  }
+  return shared;
+}
+
+/** Lets the local server and tests point handlers at their own database. */
+export function setSql(sql: Sql | undefined): void {
+  shared = sql;
+}
+
+/** Runs `fn` in the caller's transaction when there is one, otherwise in a new one. */
+export function inTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if ('savepoint' in db) return fn(db as Tx);
+  return (db as Sql).begin((tx) => fn(tx as unknown as Tx)) as Promise<T>;
+}

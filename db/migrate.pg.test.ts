@@ -1,0 +1,62 @@
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../test/db';
+import { defaultMigrationsDir, migrate } from './migrate';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+describe('migrate', () => {
+  it('applies every migration to an empty database and re-running is a no-op', async () => {
+    // Prepare: an empty schema instead of the migrated template
+    await db.sql`drop schema public cascade`;
+    await db.sql`create schema public`;
+
+    // Act
+    const first = await migrate(db.sql);
+    const second = await migrate(db.sql);
+
+    // Assess
+    expect(first.applied).toEqual(['0001_schema.sql', '0002_database_settings.sql', '0003_idempotency_webhooks_outbox.sql']);
+    expect(second).toEqual({ applied: [], skipped: first.applied.length });
+    const tables = await db.sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
+    expect(tables.map((t) => t.table_name)).toEqual(
+      expect.arrayContaining(['concerts', 'venues', 'seats', 'schedules', 'schedule_seats', 'orders', 'order_items', 'payments', 'users']),
+    );
+  });
+
+  it('refuses to run when an applied migration was edited', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+    await cp(defaultMigrationsDir, dir, { recursive: true });
+    await writeFile(join(dir, '0001_schema.sql'), '-- edited\n', { flag: 'a' });
+
+    await expect(migrate(db.sql, dir)).rejects.toThrow(/0001_schema.sql was edited/);
+  });
+
+  it('applies a new file and nothing else, then records it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+    await cp(defaultMigrationsDir, dir, { recursive: true });
+    await writeFile(join(dir, '9999_extra.sql'), 'create table extra (id int);');
+
+    const result = await migrate(db.sql, dir);
+
+    expect(result.applied).toEqual(['9999_extra.sql']);
+    const [row] = await db.sql`select count(*)::int as n from schema_migrations where name = '9999_extra.sql'`;
+    expect(row!.n).toBe(1);
+  });
+
+  it('lets two concurrent runners apply each file exactly once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+    await cp(defaultMigrationsDir, dir, { recursive: true });
+    await writeFile(join(dir, '9998_concurrent.sql'), 'create table concurrent_once (id int);');
+
+    const results = await Promise.all([migrate(db.sql, dir), migrate(db.sql, dir)]);
+
+    expect(results.flatMap((r) => r.applied)).toEqual(['9998_concurrent.sql']);
+  });
+});

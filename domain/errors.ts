@@ -1,0 +1,85 @@
+/**
+ * The one error vocabulary of the service. Domain code throws these; the HTTP layer turns
+ * them into RFC 9457 problem details in one place (functions/http/middleware.ts).
+ */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'MALFORMED_JSON'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'SEAT_UNAVAILABLE'
+  | 'SEATS_NOT_IN_SCHEDULE'
+  | 'DUPLICATE_SEATS'
+  | 'SEAT_LIMIT_EXCEEDED'
+  | 'SINGLE_SEAT_GAP'
+  | 'SOLD_OUT'
+  | 'SALES_CLOSED'
+  | 'ORDER_EXPIRED'
+  | 'ORDER_NOT_PAYABLE'
+  | 'NOTHING_CANCELLABLE'
+  | 'SCHEDULE_STARTED'
+  | 'INVALID_STATUS_TRANSITION'
+  | 'CONFLICT'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'INVALID_SIGNATURE'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_ERROR';
+
+const statusOf: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAUTHORIZED: 401,
+  INVALID_SIGNATURE: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  SEAT_UNAVAILABLE: 409,
+  SOLD_OUT: 409,
+  SALES_CLOSED: 409,
+  ORDER_EXPIRED: 409,
+  ORDER_NOT_PAYABLE: 409,
+  NOTHING_CANCELLABLE: 409,
+  SCHEDULE_STARTED: 409,
+  INVALID_STATUS_TRANSITION: 409,
+  CONFLICT: 409,
+  SEATS_NOT_IN_SCHEDULE: 422,
+  DUPLICATE_SEATS: 422,
+  SEAT_LIMIT_EXCEEDED: 422,
+  SINGLE_SEAT_GAP: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL_ERROR: 500,
+};
+
+const titleOf = (code: ErrorCode) =>
+  code
+    .toLowerCase()
+    .split('_')
+    .map((w, i) => (i === 0 ? w[0]!.toUpperCase() + w.slice(1) : w))
+    .join(' ');
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    detail: string,
+    /** Extra members of the problem document, e.g. `seatIds` or `errors`. */
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = 'AppError';
+    this.status = statusOf[code];
+  }
+
+  get title(): string {
+    return titleOf(this.code);
+  }
+}
+
+export const notFound = (what: string, id: number | string) => new AppError('NOT_FOUND', `${what} ${id} not found`);

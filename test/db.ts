@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { createSql, type Sql } from '../db/client';
+import { withDatabase } from '../local/embedded-postgres';
+
+const TEMPLATE_DB = 'ticketing_template';
+
+export interface TestDatabase {
+  sql: Sql;
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database cloned from the run's template: each test file gets its own. */
+export async function createTestDatabase(options: { max?: number } = {}): Promise<TestDatabase> {
+  const adminUrl = inject('adminDatabaseUrl');
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin`create database ${admin(name)} template ${admin(TEMPLATE_DB)}`;
+  await admin.end();
+  const url = withDatabase(adminUrl, name);
+  const sql = createSql({ url, max: options.max ?? 10 });
+  return {
+    sql,
+    url,
+    name,
+    async drop() {
+      await sql.end({ timeout: 1 });
+      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await a`drop database if exists ${a(name)} with (force)`;
+      await a.end();
+    },
+  };
+}
