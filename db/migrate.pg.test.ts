@@ -22,11 +22,26 @@ describe('migrate', () => {
     const second = await migrate(db.sql);
 
     // Assess
-    expect(first.applied).toEqual(['0001_schema.sql', '0002_database_settings.sql', '0003_idempotency_webhooks_outbox.sql']);
+    expect(first.applied).toEqual([
+      '0001_schema.sql',
+      '0002_database_settings.sql',
+      '0003_idempotency_webhooks_outbox.sql',
+    ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
-    const tables = await db.sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
+    const tables =
+      await db.sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
     expect(tables.map((t) => t.table_name)).toEqual(
-      expect.arrayContaining(['concerts', 'venues', 'seats', 'schedules', 'schedule_seats', 'orders', 'order_items', 'payments', 'users']),
+      expect.arrayContaining([
+        'concerts',
+        'venues',
+        'seats',
+        'schedules',
+        'schedule_seats',
+        'orders',
+        'order_items',
+        'payments',
+        'users',
+      ]),
     );
   });
 
@@ -46,7 +61,8 @@ describe('migrate', () => {
     const result = await migrate(db.sql, dir);
 
     expect(result.applied).toEqual(['9999_extra.sql']);
-    const [row] = await db.sql`select count(*)::int as n from schema_migrations where name = '9999_extra.sql'`;
+    const [row] =
+      await db.sql`select count(*)::int as n from schema_migrations where name = '9999_extra.sql'`;
     expect(row!.n).toBe(1);
   });
 

@@ -10,7 +10,8 @@ let orderId: number;
 beforeAll(async () => {
   db = await createTestDatabase();
   const sql = db.sql;
-  const [concert] = await sql`insert into concerts (title, artist, genre) values ('T', 'A', 'rock') returning id`;
+  const [concert] =
+    await sql`insert into concerts (title, artist, genre) values ('T', 'A', 'rock') returning id`;
   const [venue] = await sql`insert into venues (name) values ('Hall') returning id`;
   const [seat] = await sql`
     insert into seats (venue_id, section, row_label, number, seat_type, base_price)
@@ -30,13 +31,20 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-const violates = (constraint: RegExp) => expect.objectContaining({ message: expect.stringMatching(constraint) });
+const violates = (constraint: RegExp) =>
+  expect.objectContaining({ message: expect.stringMatching(constraint) });
 
 describe('schema constraints', () => {
   it('rejects an unknown status on every status column', async () => {
-    await expect(db.sql`update schedules set status = 'open' where id = ${scheduleId}`).rejects.toEqual(violates(/check constraint/));
-    await expect(db.sql`update schedule_seats set status = 'sold' where id = ${scheduleSeatId}`).rejects.toEqual(violates(/check constraint/));
-    await expect(db.sql`update orders set status = 'done' where id = ${orderId}`).rejects.toEqual(violates(/check constraint/));
+    await expect(db.sql`update schedules set status = 'open' where id = ${scheduleId}`).rejects.toEqual(
+      violates(/check constraint/),
+    );
+    await expect(
+      db.sql`update schedule_seats set status = 'sold' where id = ${scheduleSeatId}`,
+    ).rejects.toEqual(violates(/check constraint/));
+    await expect(db.sql`update orders set status = 'done' where id = ${orderId}`).rejects.toEqual(
+      violates(/check constraint/),
+    );
     await expect(
       db.sql`insert into order_items (order_id, schedule_seat_id, price, status) values (${orderId}, ${scheduleSeatId}, 1, 'x')`,
     ).rejects.toEqual(violates(/check constraint/));
@@ -46,9 +54,15 @@ describe('schema constraints', () => {
   });
 
   it('rejects negative money', async () => {
-    await expect(db.sql`update seats set base_price = -1 where id = ${seatId}`).rejects.toEqual(violates(/check constraint/));
-    await expect(db.sql`update schedule_seats set price = -0.01 where id = ${scheduleSeatId}`).rejects.toEqual(violates(/check constraint/));
-    await expect(db.sql`update orders set total_amount = -5 where id = ${orderId}`).rejects.toEqual(violates(/check constraint/));
+    await expect(db.sql`update seats set base_price = -1 where id = ${seatId}`).rejects.toEqual(
+      violates(/check constraint/),
+    );
+    await expect(
+      db.sql`update schedule_seats set price = -0.01 where id = ${scheduleSeatId}`,
+    ).rejects.toEqual(violates(/check constraint/));
+    await expect(db.sql`update orders set total_amount = -5 where id = ${orderId}`).rejects.toEqual(
+      violates(/check constraint/),
+    );
     await expect(
       db.sql`insert into payments (order_id, provider, amount) values (${orderId}, 'card', -1)`,
     ).rejects.toEqual(violates(/check constraint/));
@@ -93,6 +107,8 @@ describe('schema constraints', () => {
   });
 
   it('refuses to delete sales history', async () => {
-    await expect(db.sql`delete from schedules where id = ${scheduleId}`).rejects.toEqual(violates(/foreign key/));
+    await expect(db.sql`delete from schedules where id = ${scheduleId}`).rejects.toEqual(
+      violates(/foreign key/),
+    );
   });
 });

@@ -82,4 +82,5 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: string, id: number | string) => new AppError('NOT_FOUND', `${what} ${id} not found`);
+export const notFound = (what: string, id: number | string) =>
+  new AppError('NOT_FOUND', `${what} ${id} not found`);

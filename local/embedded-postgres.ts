@@ -11,7 +11,7 @@ export interface EmbeddedOptions {
   port?: number;
   /** Faster, less durable settings for throw-away clusters. */
   ephemeral?: boolean;
-  log?: (line: string) => void;
+  log?: (line: unknown) => void;
 }
 
 export interface RunningPostgres {
@@ -54,10 +54,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: [
-      '-c', 'max_connections=400',
-      '-c', 'shared_buffers=256MB',
-      '-c', 'listen_addresses=127.0.0.1',
-      ...(options.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+      '-c',
+      'max_connections=400',
+      '-c',
+      'shared_buffers=256MB',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      ...(options.ephemeral
+        ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+        : []),
     ],
     onLog: options.log ?? (() => {}),
     onError: options.log ?? (() => {}),

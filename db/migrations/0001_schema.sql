@@ -58,6 +58,8 @@ create table schedules (
   start_at timestamptz not null,
   end_at timestamptz not null,
   status text not null default 'sales_open' check (status in ('sales_open', 'closed', 'cancelled')),
+  -- refuse explicit picks that would strand one empty seat between taken ones
+  single_seat_rule boolean not null default false,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   check (end_at > start_at)

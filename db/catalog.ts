@@ -1,0 +1,246 @@
+import type { Db } from './client';
+
+/** Concerts, venues with their seat maps, and schedules. */
+
+const concertColumns = (db: Db) => db`
+  c.id, c.title, c.artist, c.genre, c.description, c.runtime_minutes as "runtimeMinutes"
+`;
+
+export interface ConcertRow {
+  id: number;
+  title: string;
+  artist: string;
+  genre: string | null;
+  description: string | null;
+  runtimeMinutes: number | null;
+  isActive?: boolean;
+}
+
+export interface ConcertFilter {
+  genre?: string;
+  artist?: string;
+  q?: string;
+  afterId?: number;
+  limit: number;
+}
+
+/** `%` and `_` in a search term are literal characters, not wildcards. */
+const likePattern = (term: string) => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export async function listActiveConcerts(db: Db, f: ConcertFilter): Promise<ConcertRow[]> {
+  return db<ConcertRow[]>`
+    select ${concertColumns(db)}
+    from concerts c
+    where c.is_active
+      ${f.genre ? db`and c.genre = ${f.genre}` : db``}
+      ${f.artist ? db`and c.artist = ${f.artist}` : db``}
+      ${f.q ? db`and (c.title ilike ${likePattern(f.q)} or c.artist ilike ${likePattern(f.q)} or c.description ilike ${likePattern(f.q)})` : db``}
+      ${f.afterId ? db`and c.id > ${f.afterId}` : db``}
+    order by c.id
+    limit ${f.limit + 1}
+  `;
+}
+
+export async function findConcert(
+  db: Db,
+  id: number,
+  { activeOnly }: { activeOnly: boolean },
+): Promise<ConcertRow | undefined> {
+  const [row] = await db<ConcertRow[]>`
+    select ${concertColumns(db)}, c.is_active as "isActive"
+    from concerts c
+    where c.id = ${id} ${activeOnly ? db`and c.is_active` : db``}
+  `;
+  return row;
+}
+
+export interface ConcertFields {
+  title?: string;
+  artist?: string;
+  genre?: string | null;
+  description?: string | null;
+  runtimeMinutes?: number | null;
+  isActive?: boolean;
+}
+
+const concertDbColumns: Record<keyof ConcertFields, string> = {
+  title: 'title',
+  artist: 'artist',
+  genre: 'genre',
+  description: 'description',
+  runtimeMinutes: 'runtime_minutes',
+  isActive: 'is_active',
+};
+
+function toColumns(fields: ConcertFields): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [concertDbColumns[k as keyof ConcertFields], v]),
+  );
+}
+
+export async function insertConcert(db: Db, fields: ConcertFields): Promise<ConcertRow> {
+  const columns = toColumns(fields);
+  const [row] = await db<ConcertRow[]>`
+    insert into concerts ${db(columns)}
+    returning id, title, artist, genre, description, runtime_minutes as "runtimeMinutes", is_active as "isActive"
+  `;
+  return row!;
+}
+
+export async function updateConcert(
+  db: Db,
+  id: number,
+  fields: ConcertFields,
+): Promise<ConcertRow | undefined> {
+  const columns = { ...toColumns(fields), updated_at: new Date() };
+  const [row] = await db<ConcertRow[]>`
+    update concerts set ${db(columns)}
+    where id = ${id}
+    returning id, title, artist, genre, description, runtime_minutes as "runtimeMinutes", is_active as "isActive"
+  `;
+  return row;
+}
+
+export interface RowSpec {
+  section: string;
+  rowLabel: string;
+  seats: number;
+  seatType: string;
+  basePrice: number;
+  /** Position of the row in "best first" order, 0 = best. */
+  rowRank: number;
+}
+
+/**
+ * Creates the venue and all its seats in two statements, whatever the size: rows go to the
+ * server as arrays and `generate_series` expands each into its seats. A seat's rank is its row's
+ * rank first, then its distance from the row's centre — "best first" for best-available picks.
+ */
+export async function insertVenueWithSeats(
+  db: Db,
+  venue: { name: string; address: string | null },
+  rows: RowSpec[],
+): Promise<{ id: number; name: string; address: string | null; seatCount: number }> {
+  const [created] = await db<{ id: number; name: string; address: string | null }[]>`
+    insert into venues (name, address) values (${venue.name}, ${venue.address}) returning id, name, address
+  `;
+  const result = await db`
+    insert into seats (venue_id, section, row_label, number, seat_type, base_price, rank)
+    select ${created!.id}, r.section, r.row_label, n, r.seat_type, r.base_price,
+           r.row_rank * 10000 + floor(abs(n - (r.seats + 1) / 2.0) * 2)::int
+    from unnest(
+      ${rows.map((r) => r.section)}::text[],
+      ${rows.map((r) => r.rowLabel)}::text[],
+      ${rows.map((r) => r.seats)}::int[],
+      ${rows.map((r) => r.seatType)}::text[],
+      ${rows.map((r) => r.basePrice)}::numeric[],
+      ${rows.map((r) => r.rowRank)}::int[]
+    ) as r(section, row_label, seats, seat_type, base_price, row_rank)
+    cross join lateral generate_series(1, r.seats) as n
+  `;
+  return { ...created!, seatCount: result.count };
+}
+
+export async function venueSeatTypes(db: Db, venueId: number): Promise<string[] | undefined> {
+  const [venue] = await db<{ types: string[] | null }[]>`
+    select (select array_agg(distinct seat_type) from seats where venue_id = v.id) as types
+    from venues v where v.id = ${venueId}
+  `;
+  return venue ? (venue.types ?? []) : undefined;
+}
+
+export interface ScheduleRow {
+  id: number;
+  concertId: number;
+  venueId: number;
+  startAt: Date;
+  endAt: Date;
+  status: 'sales_open' | 'closed' | 'cancelled';
+  singleSeatRule: boolean;
+}
+
+const scheduleColumns = (db: Db) => db`
+  s.id, s.concert_id as "concertId", s.venue_id as "venueId", s.start_at as "startAt", s.end_at as "endAt",
+  s.status, s.single_seat_rule as "singleSeatRule"
+`;
+
+/** Creates the schedule and puts every seat of the venue on sale, set-based, in one statement. */
+export async function insertScheduleWithSeats(
+  db: Db,
+  input: {
+    concertId: number;
+    venueId: number;
+    startAt: string;
+    endAt: string;
+    prices: Record<string, number>;
+    singleSeatRule: boolean;
+  },
+): Promise<ScheduleRow & { seatCount: number }> {
+  const [row] = await db<(ScheduleRow & { seatCount: number })[]>`
+    with s as (
+      insert into schedules (concert_id, venue_id, start_at, end_at, single_seat_rule)
+      values (${input.concertId}, ${input.venueId}, ${input.startAt}, ${input.endAt}, ${input.singleSeatRule})
+      returning *
+    ), seats_on_sale as (
+      insert into schedule_seats (schedule_id, seat_id, price)
+      select s.id, seat.id, coalesce((${db.json(input.prices)}::jsonb ->> seat.seat_type)::numeric, seat.base_price)
+      from s join seats seat on seat.venue_id = s.venue_id
+      returning 1
+    )
+    select ${scheduleColumns(db)}, (select count(*) from seats_on_sale)::int as "seatCount"
+    from s
+  `;
+  return row!;
+}
+
+export async function findSchedule(db: Db, id: number): Promise<ScheduleRow | undefined> {
+  const [row] = await db<ScheduleRow[]>`select ${scheduleColumns(db)} from schedules s where s.id = ${id}`;
+  return row;
+}
+
+export async function scheduleSeatCount(db: Db, id: number): Promise<number> {
+  const [row] = await db<
+    { n: number }[]
+  >`select count(*)::int as n from schedule_seats where schedule_id = ${id}`;
+  return row!.n;
+}
+
+export async function setScheduleStatus(
+  db: Db,
+  id: number,
+  status: ScheduleRow['status'],
+): Promise<ScheduleRow | undefined> {
+  const [row] = await db<ScheduleRow[]>`
+    update schedules s set status = ${status}, updated_at = now() where s.id = ${id}
+    returning ${scheduleColumns(db)}
+  `;
+  return row;
+}
+
+export async function schedulesOfConcert(db: Db, concertId: number) {
+  return db<
+    { id: number; venue: { id: number; name: string }; startAt: Date; endAt: Date; status: string }[]
+  >`
+    select s.id, json_build_object('id', v.id, 'name', v.name) as venue, s.start_at as "startAt", s.end_at as "endAt", s.status
+    from schedules s join venues v on v.id = s.venue_id
+    where s.concert_id = ${concertId}
+    order by s.start_at, s.id
+  `;
+}
+
+/** A schedule as the public sees it: only while its concert is active. */
+export async function findPublicSchedule(db: Db, id: number) {
+  const [row] = await db`
+    select s.id, s.start_at as "startAt", s.end_at as "endAt", s.status,
+           json_build_object('id', c.id, 'title', c.title, 'artist', c.artist, 'genre', c.genre,
+                             'description', c.description, 'runtimeMinutes', c.runtime_minutes) as concert,
+           json_build_object('id', v.id, 'name', v.name, 'address', v.address) as venue
+    from schedules s
+    join concerts c on c.id = s.concert_id and c.is_active
+    join venues v on v.id = s.venue_id
+    where s.id = ${id}
+  `;
+  return row;
+}

@@ -1,0 +1,130 @@
+import type { Db, Tx } from './client';
+
+/** The PG transaction log: attempts, successes, failures and refunds. */
+
+export type PaymentStatus = 'initiated' | 'success' | 'fail' | 'refund';
+export type Provider = 'card' | 'kakao' | 'naver';
+
+export interface PaymentRow {
+  id: number;
+  orderId: number;
+  provider: Provider;
+  amount: string;
+  status: PaymentStatus;
+  pgTid: string | null;
+  createdAt: Date;
+}
+
+const columns = (db: Db) =>
+  db`id, order_id as "orderId", provider, amount::text as amount, status, pg_tid as "pgTid", created_at as "createdAt"`;
+
+export async function openPaymentOf(tx: Tx, orderId: number): Promise<PaymentRow | undefined> {
+  const [row] = await tx<PaymentRow[]>`
+    select ${columns(tx)} from payments where order_id = ${orderId} and status = 'initiated' for update
+  `;
+  return row;
+}
+
+export async function insertPayment(
+  tx: Tx,
+  orderId: number,
+  provider: Provider,
+  expiresAt: Date | null,
+): Promise<PaymentRow> {
+  const [row] = await tx<PaymentRow[]>`
+    insert into payments (order_id, provider, amount, expires_at)
+    select id, ${provider}, total_amount, ${expiresAt} from orders where id = ${orderId}
+    returning ${columns(tx)}
+  `;
+  return row!;
+}
+
+/** The order id of a payment, read without a lock: callers lock seats, then the order, then this. */
+export async function orderIdOfPayment(db: Db, paymentId: number): Promise<number | undefined> {
+  const [row] = await db<
+    { orderId: number }[]
+  >`select order_id as "orderId" from payments where id = ${paymentId}`;
+  return row?.orderId;
+}
+
+export async function lockPayment(tx: Tx, paymentId: number): Promise<PaymentRow | undefined> {
+  const [row] = await tx<
+    PaymentRow[]
+  >`select ${columns(tx)} from payments where id = ${paymentId} for update`;
+  return row;
+}
+
+export async function setPaymentStatus(
+  tx: Tx,
+  paymentId: number,
+  change: { status: PaymentStatus; pgTid?: string; approvedAt?: Date; flag?: string },
+): Promise<void> {
+  await tx`
+    update payments set
+      status = ${change.status},
+      pg_tid = coalesce(${change.pgTid ?? null}, pg_tid),
+      approved_at = coalesce(${change.approvedAt ?? null}, approved_at),
+      flag = coalesce(${change.flag ?? null}, flag),
+      updated_at = now()
+    where id = ${paymentId}
+  `;
+}
+
+export async function flagPayment(tx: Tx, paymentId: number, flag: string): Promise<void> {
+  await tx`update payments set flag = ${flag}, updated_at = now() where id = ${paymentId}`;
+}
+
+/** Fails every open attempt of the order except `keep` (a superseded or unneeded attempt). */
+export async function failOpenPayments(tx: Tx, orderId: number, flag: string, keep?: number): Promise<void> {
+  await tx`
+    update payments set status = 'fail', flag = ${flag}, updated_at = now()
+    where order_id = ${orderId} and status = 'initiated' ${keep ? tx`and id <> ${keep}` : tx``}
+  `;
+}
+
+/** Records money owed back to the customer; the refund is sent to the PG from this row. */
+export async function insertRefund(tx: Tx, of: PaymentRow, amount: string): Promise<number> {
+  const [row] = await tx<{ id: number }[]>`
+    insert into payments (order_id, provider, amount, status, refund_of, pg_tid)
+    values (${of.orderId}, ${of.provider}, ${amount}, 'refund', ${of.id}, ${of.pgTid})
+    returning id
+  `;
+  return row!.id;
+}
+
+/** Successful payments of an order that have not been fully refunded yet, oldest first. */
+export async function refundablePayments(
+  tx: Tx,
+  orderId: number,
+): Promise<(PaymentRow & { refundable: string })[]> {
+  return tx`
+    select p.id, p.order_id as "orderId", p.provider, p.amount::text as amount, p.status, p.pg_tid as "pgTid",
+           p.created_at as "createdAt",
+           (p.amount - coalesce((select sum(r.amount) from payments r where r.refund_of = p.id), 0))::text as refundable
+    from payments p
+    where p.order_id = ${orderId} and p.status = 'success'
+    order by p.id
+  `;
+}
+
+export async function recordWebhookEvent(
+  tx: Tx,
+  event: { provider: Provider; eventId: string; type: string; paymentId: number; payload: unknown },
+): Promise<boolean> {
+  const rows = await tx`
+    insert into webhook_events (provider, event_id, type, payment_id, outcome, payload)
+    values (${event.provider}, ${event.eventId}, ${event.type}, ${event.paymentId}, 'pending', ${tx.json(event.payload as never)})
+    on conflict (provider, event_id) do nothing
+    returning id
+  `;
+  return rows.length > 0;
+}
+
+export async function setWebhookOutcome(
+  tx: Tx,
+  provider: Provider,
+  eventId: string,
+  outcome: string,
+): Promise<void> {
+  await tx`update webhook_events set outcome = ${outcome} where provider = ${provider} and event_id = ${eventId}`;
+}

@@ -1,0 +1,259 @@
+import type { Db, Tx } from './client';
+
+/**
+ * Seat maps, availability and holds: the `schedule_seats` aggregate.
+ *
+ * A seat is free when it is `available` or when its hold has lapsed — expiry is exact, whether
+ * or not the sweeper has run yet.
+ *
+ * Lock order, everywhere in the code base: schedule_seats (by id) → orders → payments. Taking locks
+ * in one global order is what keeps concurrent holds, payments, cancellations and sweeps free of
+ * deadlocks.
+ */
+export const isFree = (db: Db) =>
+  db`(ss.status = 'available' or (ss.status in ('held', 'pending_payment') and ss.hold_expires_at <= now()))`;
+
+/**
+ * The public seat map as JSON text built by PostgreSQL: 50,000 seats are serialised once, by the
+ * database, instead of parsed into objects and stringified again.
+ */
+export async function seatMapJson(db: Db, scheduleId: number): Promise<string> {
+  const [row] = await db<{ seats: string }[]>`
+    select coalesce(json_agg(json_build_object(
+             'seatId', seat.id, 'section', seat.section, 'rowLabel', seat.row_label, 'number', seat.number,
+             'seatType', seat.seat_type, 'price', ss.price::text,
+             'status', case when ${isFree(db)} then 'available' else 'unavailable' end)
+           order by seat.section, seat.row_label, seat.number), '[]')::text as seats
+    from schedule_seats ss join seats seat on seat.id = ss.seat_id
+    where ss.schedule_id = ${scheduleId}
+  `;
+  return row!.seats;
+}
+
+/** The admin seat map: real statuses (a lapsed hold shows as available) and the holding order. */
+export async function adminSeatMapJson(db: Db, scheduleId: number): Promise<string> {
+  const [row] = await db<{ seats: string }[]>`
+    select coalesce(json_agg(json_build_object(
+             'seatId', seat.id, 'section', seat.section, 'rowLabel', seat.row_label, 'number', seat.number,
+             'seatType', seat.seat_type, 'price', ss.price::text,
+             'status', case when ss.status <> 'available' and ${isFree(db)} then 'available' else ss.status end,
+             'holdExpiresAt', case when ${isFree(db)} then null else ss.hold_expires_at end,
+             'orderId', case when ${isFree(db)} then null else ss.order_id end)
+           order by seat.section, seat.row_label, seat.number), '[]')::text as seats
+    from schedule_seats ss join seats seat on seat.id = ss.seat_id
+    where ss.schedule_id = ${scheduleId}
+  `;
+  return row!.seats;
+}
+
+export interface SectionAvailability {
+  section: string;
+  seatType: string;
+  total: number;
+  available: number;
+  minPrice: string | null;
+}
+
+export async function availabilityBySection(db: Db, scheduleId: number): Promise<SectionAvailability[]> {
+  return db<SectionAvailability[]>`
+    select seat.section, seat.seat_type as "seatType", count(*)::int as total,
+           (count(*) filter (where ${isFree(db)}))::int as available,
+           (min(ss.price) filter (where ${isFree(db)}))::text as "minPrice"
+    from schedule_seats ss join seats seat on seat.id = ss.seat_id
+    where ss.schedule_id = ${scheduleId}
+    group by seat.section, seat.seat_type
+    order by seat.section, seat.seat_type
+  `;
+}
+
+export interface LockedSeat {
+  id: number;
+  seatId: number;
+  free: boolean;
+  /** The order whose lapsed hold this seat still carries (to be expired by whoever takes it). */
+  lapsedOrderId: number | null;
+}
+
+/**
+ * Locks the requested seats of a schedule in id order (deterministic, so concurrent multi-seat
+ * orders never deadlock) and says which are free.
+ */
+export async function lockSeats(tx: Tx, scheduleId: number, seatIds: number[]): Promise<LockedSeat[]> {
+  return tx<LockedSeat[]>`
+    select ss.id, ss.seat_id as "seatId", ${isFree(tx)} as free,
+           case when ss.status <> 'available' and ${isFree(tx)} then ss.order_id end as "lapsedOrderId"
+    from schedule_seats ss
+    where ss.schedule_id = ${scheduleId} and ss.seat_id = any(${seatIds}::bigint[])
+    order by ss.id
+    for update
+  `;
+}
+
+/** Locks the seats of one order (again in id order): before any change to the order row. */
+export async function lockSeatsOfOrder(
+  tx: Tx,
+  orderId: number,
+): Promise<{ id: number; orderId: number | null; free: boolean }[]> {
+  return tx`
+    select ss.id, ss.order_id as "orderId", ${isFree(tx)} as free
+    from schedule_seats ss
+    where ss.id in (select schedule_seat_id from order_items where order_id = ${orderId})
+    order by ss.id
+    for update
+  `;
+}
+
+/**
+ * One statement for the whole hold, once the seats are locked: expire the orders whose lapsed holds
+ * are being taken, create the order, hold the seats, create the items.
+ */
+export async function writeHold(
+  tx: Tx,
+  input: {
+    userId: number;
+    scheduleId: number;
+    scheduleSeatIds: number[];
+    lapsedOrderIds: number[];
+    ttlSeconds: number;
+  },
+): Promise<{ orderId: number; expiredOrderIds: number[] }> {
+  const [row] = await tx<{ orderId: number; expiredOrderIds: number[] }[]>`
+    with expired as (
+      update orders set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
+      where id = any(${input.lapsedOrderIds}::bigint[]) and status in ('created', 'awaiting_payment')
+      returning id
+    ), expired_items as (
+      update order_items set status = 'cancelled', updated_at = now()
+      where order_id in (select id from expired) and status = 'held'
+      returning schedule_seat_id
+    ), new_order as (
+      insert into orders (user_id, schedule_id, total_amount, hold_expires_at)
+      select ${input.userId}, ${input.scheduleId}, sum(price), now() + make_interval(secs => ${input.ttlSeconds})
+      from schedule_seats
+      -- referencing expired_items makes the old items cancelled before new ones are inserted
+      where id = any(${input.scheduleSeatIds}::bigint[]) and (select count(*) from expired_items) >= 0
+      returning id, hold_expires_at
+    ), held as (
+      update schedule_seats ss
+      set status = 'held', hold_expires_at = o.hold_expires_at, order_id = o.id, version = ss.version + 1
+      from new_order o
+      where ss.id = any(${input.scheduleSeatIds}::bigint[])
+      returning ss.id, ss.price, o.id as order_id
+    ), items as (
+      insert into order_items (order_id, schedule_seat_id, price)
+      select order_id, id, price from held
+      returning 1
+    )
+    select (select id from new_order) as "orderId",
+           coalesce((select array_agg(id) from expired), '{}') as "expiredOrderIds",
+           (select count(*) from items) as "itemCount"
+  `;
+  return row!;
+}
+
+/** Puts seats back on sale. Only seats that still belong to `orderId` are touched. */
+export async function releaseSeats(tx: Tx, orderId: number, scheduleSeatIds: number[]): Promise<number> {
+  const result = await tx`
+    update schedule_seats
+    set status = 'available', hold_expires_at = null, order_id = null, version = version + 1
+    where id = any(${scheduleSeatIds}::bigint[]) and order_id = ${orderId}
+  `;
+  return result.count;
+}
+
+export async function setSeatsOfOrder(
+  tx: Tx,
+  orderId: number,
+  status: 'pending_payment' | 'booked',
+  expiresAt: Date | null,
+): Promise<number> {
+  const result = await tx`
+    update schedule_seats
+    set status = ${status}, hold_expires_at = ${expiresAt}, version = version + 1
+    where order_id = ${orderId}
+      and id in (select schedule_seat_id from order_items where order_id = ${orderId} and status <> 'cancelled')
+  `;
+  return result.count;
+}
+
+export interface BlockFilter {
+  section?: string;
+  seatType?: string;
+  maxPrice?: number;
+}
+
+export interface CandidateBlock {
+  section: string;
+  rowLabel: string;
+  seatIds: number[];
+  /** Taking this block would leave exactly one empty seat beside it. */
+  strands: boolean;
+  score: number;
+}
+
+/**
+ * Blocks of `quantity` adjacent free seats in one row, best first: blocks that strand no single
+ * seat before those that do, then by the seats' rank (rows nearer the stage, seats nearer the
+ * centre). Free runs are found with gaps-and-islands: consecutive numbers share
+ * `number - row_number()`.
+ */
+export async function findCandidateBlocks(
+  db: Db,
+  scheduleId: number,
+  quantity: number,
+  filter: BlockFilter,
+  limit: number,
+): Promise<CandidateBlock[]> {
+  return db<CandidateBlock[]>`
+    with free as (
+      select seat.id as seat_id, seat.section, seat.row_label, seat.number, seat.rank,
+             seat.number - row_number() over (partition by seat.section, seat.row_label order by seat.number) as grp
+      from schedule_seats ss join seats seat on seat.id = ss.seat_id
+      where ss.schedule_id = ${scheduleId} and ${isFree(db)}
+        ${filter.section ? db`and seat.section = ${filter.section}` : db``}
+        ${filter.seatType ? db`and seat.seat_type = ${filter.seatType}` : db``}
+        ${filter.maxPrice !== undefined ? db`and ss.price <= ${filter.maxPrice}` : db``}
+    ), runs as (
+      select section, row_label, grp, min(number) as lo, max(number) as hi
+      from free group by section, row_label, grp
+      having count(*) >= ${quantity}
+    ), blocks as (
+      select r.section, r.row_label, start, start + ${quantity} - 1 as stop,
+             (start - r.lo = 1 or r.hi - (start + ${quantity} - 1) = 1) as strands
+      from runs r cross join lateral generate_series(r.lo, r.hi - ${quantity} + 1) as start
+    )
+    select b.section, b.row_label as "rowLabel", b.strands,
+           array_agg(f.seat_id order by f.number) as "seatIds", sum(f.rank)::int as score
+    from blocks b
+    join free f on f.section = b.section and f.row_label = b.row_label and f.number between b.start and b.stop
+    group by b.section, b.row_label, b.start, b.strands
+    order by b.strands, score, b.section, b.row_label, b.start
+    limit ${limit}
+  `;
+}
+
+/** Locks the seats of a block, skipping any another transaction is working on. */
+export async function lockBlockSkipLocked(
+  tx: Tx,
+  scheduleId: number,
+  seatIds: number[],
+): Promise<LockedSeat[]> {
+  return tx<LockedSeat[]>`
+    select ss.id, ss.seat_id as "seatId", ${isFree(tx)} as free,
+           case when ss.status <> 'available' and ${isFree(tx)} then ss.order_id end as "lapsedOrderId"
+    from schedule_seats ss
+    where ss.schedule_id = ${scheduleId} and ss.seat_id = any(${seatIds}::bigint[])
+    order by ss.id
+    for update skip locked
+  `;
+}
+
+/** Books the seats of these items for the order (the caller has them locked and checked free). */
+export async function bookSeatsOfItems(tx: Tx, orderId: number, itemIds: number[]): Promise<number> {
+  const result = await tx`
+    update schedule_seats
+    set status = 'booked', hold_expires_at = null, order_id = ${orderId}, version = version + 1
+    where id in (select schedule_seat_id from order_items where id = any(${itemIds}::bigint[]))
+  `;
+  return result.count;
+}

@@ -1,0 +1,117 @@
+import * as catalog from '../db/catalog';
+import { type Db, inTx } from '../db/client';
+import * as seats from '../db/seats';
+import type { CreateScheduleInput, CreateVenueInput } from '../functions/schemas';
+import { AppError, notFound } from './errors';
+import { decodeCursor, encodeCursor } from './orders';
+
+/** Browsing for fans, and the catalog administration behind it. */
+
+export async function listConcerts(
+  db: Db,
+  filter: { genre?: string; artist?: string; q?: string; limit: number; cursor?: string },
+) {
+  const rows = await catalog.listActiveConcerts(db, { ...filter, afterId: decodeCursor(filter.cursor) });
+  const items = rows.slice(0, filter.limit);
+  return { items, nextCursor: rows.length > filter.limit ? encodeCursor(items.at(-1)!.id) : null };
+}
+
+export async function getConcert(db: Db, id: number) {
+  const concert = await catalog.findConcert(db, id, { activeOnly: true });
+  if (!concert) throw notFound('Concert', id);
+  const { isActive: _, ...publicFields } = concert;
+  return { ...publicFields, schedules: await catalog.schedulesOfConcert(db, id) };
+}
+
+export async function getSchedule(db: Db, id: number) {
+  const schedule = await catalog.findPublicSchedule(db, id);
+  if (!schedule) throw notFound('Schedule', id);
+  return schedule;
+}
+
+/** JSON text, serialised by PostgreSQL (see db/seats.ts). */
+export async function getSeatMapJson(db: Db, scheduleId: number): Promise<string> {
+  await getSchedule(db, scheduleId);
+  return `{"scheduleId":${scheduleId},"seats":${await seats.seatMapJson(db, scheduleId)}}`;
+}
+
+export async function getAdminSeatMapJson(db: Db, scheduleId: number): Promise<string> {
+  if (!(await catalog.findSchedule(db, scheduleId))) throw notFound('Schedule', scheduleId);
+  return `{"scheduleId":${scheduleId},"seats":${await seats.adminSeatMapJson(db, scheduleId)}}`;
+}
+
+export async function getAvailability(db: Db, scheduleId: number) {
+  await getSchedule(db, scheduleId);
+  const sections = await seats.availabilityBySection(db, scheduleId);
+  return {
+    total: sections.reduce((n, s) => n + s.total, 0),
+    available: sections.reduce((n, s) => n + s.available, 0),
+    sections,
+  };
+}
+
+export const createConcert = (db: Db, fields: catalog.ConcertFields) => catalog.insertConcert(db, fields);
+
+export async function updateConcert(db: Db, id: number, fields: catalog.ConcertFields) {
+  const updated = await catalog.updateConcert(db, id, fields);
+  if (!updated) throw notFound('Concert', id);
+  return updated;
+}
+
+/**
+ * Rows are ranked in request order within each section, sections by their `rank` (or request
+ * order): the first row of the best section is the best row.
+ */
+export async function createVenue(db: Db, input: CreateVenueInput) {
+  const sections = input.sections
+    .map((section, index) => ({ section, order: section.rank ?? index + 1, index }))
+    .sort((a, b) => a.order - b.order || a.index - b.index);
+  let rowRank = 0;
+  const rows: catalog.RowSpec[] = sections.flatMap(({ section }) =>
+    section.rows.map((row) => ({
+      section: section.section,
+      rowLabel: row.rowLabel,
+      seats: row.seats,
+      seatType: row.seatType,
+      basePrice: row.basePrice,
+      rowRank: rowRank++,
+    })),
+  );
+  return inTx(db, (tx) =>
+    catalog.insertVenueWithSeats(tx, { name: input.name, address: input.address ?? null }, rows),
+  );
+}
+
+export async function createSchedule(db: Db, input: CreateScheduleInput) {
+  return inTx(db, async (tx) => {
+    if (!(await catalog.findConcert(tx, input.concertId, { activeOnly: false })))
+      throw notFound('Concert', input.concertId);
+    const seatTypes = await catalog.venueSeatTypes(tx, input.venueId);
+    if (!seatTypes) throw notFound('Venue', input.venueId);
+    const unknown = Object.keys(input.prices ?? {}).filter((t) => !seatTypes.includes(t));
+    if (unknown.length) {
+      throw new AppError('VALIDATION_FAILED', `The venue has no seat type ${unknown.join(', ')}`, {
+        errors: unknown.map((t) => ({
+          field: `body.prices.${t}`,
+          message: `not a seat type of venue ${input.venueId}`,
+        })),
+      });
+    }
+    const { singleSeatRule, ...schedule } = await catalog.insertScheduleWithSeats(tx, {
+      concertId: input.concertId,
+      venueId: input.venueId,
+      startAt: input.startAt,
+      endAt: input.endAt,
+      prices: input.prices ?? {},
+      singleSeatRule: input.noSingleSeatGaps ?? false,
+    });
+    return { ...schedule, noSingleSeatGaps: singleSeatRule };
+  });
+}
+
+export async function adminSchedule(db: Db, id: number) {
+  const schedule = await catalog.findSchedule(db, id);
+  if (!schedule) throw notFound('Schedule', id);
+  const { singleSeatRule, ...rest } = schedule;
+  return { ...rest, noSingleSeatGaps: singleSeatRule, seatCount: await catalog.scheduleSeatCount(db, id) };
+}

@@ -1,0 +1,288 @@
+import { type Db, inTx, type Tx } from '../db/client';
+import * as orders from '../db/orders';
+import { recordEvent } from '../db/outbox';
+import * as payments from '../db/payments';
+import * as seats from '../db/seats';
+import { AppError, notFound } from './errors';
+import { fromCents, sumMoney, toCents } from './money';
+
+/**
+ * The booking rules: holds are orders, all or nothing; a seat is never given to two orders; a
+ * lapsed hold is free to the next fan at once; cancelled seats are on sale at once; paid items that
+ * are cancelled are refunded.
+ */
+
+export interface BookingLimits {
+  holdTtlSeconds: number;
+  paymentTtlSeconds: number;
+  maxSeatsPerOrder: number;
+  maxSeatsPerUser: number;
+}
+
+export interface Caller {
+  id: number;
+  isAdmin: boolean;
+}
+
+export interface PlacedOrder {
+  order: orders.OrderView;
+  expiredOrderIds: number[];
+}
+
+/** Holds `seatIds` for the user and creates the order, in one transaction. */
+export async function placeOrder(
+  db: Db,
+  userId: number,
+  input: { scheduleId: number; seatIds: number[] },
+  limits: BookingLimits,
+): Promise<PlacedOrder> {
+  const duplicates = [...new Set(input.seatIds.filter((id, i) => input.seatIds.indexOf(id) !== i))];
+  if (duplicates.length) {
+    throw new AppError('DUPLICATE_SEATS', 'A seat may appear only once in an order', { seatIds: duplicates });
+  }
+  if (input.seatIds.length > limits.maxSeatsPerOrder) {
+    throw new AppError('SEAT_LIMIT_EXCEEDED', `At most ${limits.maxSeatsPerOrder} seats per order`);
+  }
+  return inTx(db, async (tx) => {
+    await checkUserMayHold(tx, userId, input.scheduleId, input.seatIds.length, limits);
+    const locked = await seats.lockSeats(tx, input.scheduleId, input.seatIds);
+    if (locked.length !== input.seatIds.length) {
+      const found = new Set(locked.map((s) => s.seatId));
+      throw new AppError('SEATS_NOT_IN_SCHEDULE', 'Some seats are not part of this schedule', {
+        seatIds: input.seatIds.filter((id) => !found.has(id)),
+      });
+    }
+    const taken = locked.filter((s) => !s.free);
+    if (taken.length) {
+      throw new AppError('SEAT_UNAVAILABLE', 'Some seats are no longer available', {
+        seatIds: taken.map((s) => s.seatId).sort((a, b) => a - b),
+      });
+    }
+    return holdLockedSeats(tx, userId, input.scheduleId, locked, limits.holdTtlSeconds);
+  });
+}
+
+/** The schedule is on sale and the user stays within the per-user limit (serialised per user). */
+export async function checkUserMayHold(
+  tx: Tx,
+  userId: number,
+  scheduleId: number,
+  count: number,
+  limits: BookingLimits,
+) {
+  const schedule = await orders.lockUserInSchedule(tx, userId, scheduleId);
+  if (!schedule) throw notFound('Schedule', scheduleId);
+  if (schedule.status !== 'sales_open' || schedule.started) {
+    throw new AppError('SALES_CLOSED', 'This schedule is not on sale');
+  }
+  const owned = await orders.seatsOfUserInSchedule(tx, userId, scheduleId);
+  if (owned + count > limits.maxSeatsPerUser) {
+    throw new AppError(
+      'SEAT_LIMIT_EXCEEDED',
+      `At most ${limits.maxSeatsPerUser} seats per customer in one schedule (you hold or own ${owned})`,
+    );
+  }
+}
+
+/** Writes the hold for seats already locked and checked free. */
+export async function holdLockedSeats(
+  tx: Tx,
+  userId: number,
+  scheduleId: number,
+  locked: seats.LockedSeat[],
+  ttlSeconds: number,
+): Promise<PlacedOrder> {
+  const lapsedOrderIds = [...new Set(locked.flatMap((s) => (s.lapsedOrderId ? [s.lapsedOrderId] : [])))];
+  const { orderId, expiredOrderIds } = await seats.writeHold(tx, {
+    userId,
+    scheduleId,
+    scheduleSeatIds: locked.map((s) => s.id),
+    lapsedOrderIds,
+    ttlSeconds,
+  });
+  for (const id of expiredOrderIds) await recordEvent(tx, 'order.expired', { orderId: id });
+  const order = await orders.findOrderView(tx, orderId);
+  return { order: order!, expiredOrderIds };
+}
+
+/** The order if the caller may see it: its owner, or an admin. Anyone else gets a 404. */
+export async function getOrder(db: Db, caller: Caller, orderId: number): Promise<orders.OrderView> {
+  const order = await orders.findOrderView(db, orderId);
+  if (!order || (order.userId !== caller.id && !caller.isAdmin)) throw notFound('Order', orderId);
+  return order;
+}
+
+/** What a customer sees of an order (the owner's internal id stays internal). */
+export function orderResponse({ userId: _, ...order }: orders.OrderView) {
+  return order;
+}
+
+export async function listMyOrders(db: Db, userId: number, limit: number, cursor?: string) {
+  const beforeId = decodeCursor(cursor);
+  const rows = await orders.listOrdersOfUser(db, userId, limit, beforeId);
+  const page = rows.slice(0, limit);
+  return { items: page, nextCursor: rows.length > limit ? encodeCursor(page.at(-1)!.id) : null };
+}
+
+export const encodeCursor = (id: number) => Buffer.from(String(id)).toString('base64url');
+export function decodeCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const id = Number(Buffer.from(cursor, 'base64url').toString());
+  if (!Number.isSafeInteger(id) || id <= 0) {
+    throw new AppError('VALIDATION_FAILED', 'cursor is not valid', {
+      errors: [{ field: 'query.cursor', message: 'not a cursor from this API' }],
+    });
+  }
+  return id;
+}
+
+/** Locks an order the caller owns, after its seats (the global lock order). */
+async function lockOwnOrder(tx: Tx, caller: Caller, orderId: number): Promise<orders.LockedOrder> {
+  const owner = await orders.orderOwner(tx, orderId);
+  if (!owner || (owner.userId !== caller.id && !caller.isAdmin)) throw notFound('Order', orderId);
+  await seats.lockSeatsOfOrder(tx, orderId);
+  return (await orders.lockOrder(tx, orderId))!;
+}
+
+/**
+ * Starts a payment: one open attempt per order (asking again with the same provider returns it),
+ * amount = the order's total, seats reserved until the payment TTL.
+ */
+export async function startPayment(
+  db: Db,
+  caller: Caller,
+  orderId: number,
+  provider: payments.Provider,
+  limits: BookingLimits,
+): Promise<payments.PaymentRow> {
+  return inTx(db, async (tx) => {
+    const order = await lockOwnOrder(tx, caller, orderId);
+    if (order.status === 'awaiting_payment' && !order.lapsed) {
+      const open = await payments.openPaymentOf(tx, orderId);
+      if (open?.provider === provider) return open;
+      // switching provider: the earlier attempt is superseded (a late success on it is still honoured)
+      await payments.failOpenPayments(tx, orderId, 'superseded');
+    } else if (order.status === 'created' || order.status === 'awaiting_payment') {
+      if (order.lapsed) throw new AppError('ORDER_EXPIRED', 'The hold on these seats has expired');
+    } else {
+      throw new AppError('ORDER_NOT_PAYABLE', `An order that is ${order.status} cannot be paid`);
+    }
+    if (order.scheduleStarted || order.scheduleStatus === 'cancelled') {
+      throw new AppError('ORDER_NOT_PAYABLE', 'This performance can no longer be paid for');
+    }
+    const expiresAt = new Date(Date.now() + limits.paymentTtlSeconds * 1000);
+    await seats.setSeatsOfOrder(tx, orderId, 'pending_payment', expiresAt);
+    await orders.setOrderState(tx, orderId, { status: 'awaiting_payment', holdExpiresAt: expiresAt });
+    return payments.insertPayment(tx, orderId, provider, expiresAt);
+  });
+}
+
+/**
+ * Cancels the whole order or some items. Held seats go back on sale at once; booked items are
+ * refunded. While a payment is in flight only the whole order may be cancelled (the PG was asked
+ * for the full amount).
+ */
+export async function cancelOrder(
+  db: Db,
+  caller: Caller,
+  orderId: number,
+  itemIds?: number[],
+): Promise<orders.OrderView> {
+  return inTx(db, async (tx) => {
+    const order = await lockOwnOrder(tx, caller, orderId);
+    if (order.scheduleStarted)
+      throw new AppError('SCHEDULE_STARTED', 'The performance has started; nothing can be cancelled');
+    const items = await orders.itemsOfOrder(tx, orderId);
+    const live = items.filter((i) => i.status !== 'cancelled');
+    let chosen = live;
+    if (itemIds) {
+      const unknown = itemIds.filter((id) => !items.some((i) => i.id === id));
+      if (unknown.length)
+        throw new AppError('NOT_FOUND', `Items ${unknown.join(', ')} are not part of order ${orderId}`);
+      chosen = live.filter((i) => itemIds.includes(i.id));
+    }
+    const cancellable =
+      order.status === 'paid' ||
+      ((order.status === 'created' || order.status === 'awaiting_payment') && !order.lapsed);
+    if (!cancellable || chosen.length === 0) {
+      throw new AppError(
+        'NOTHING_CANCELLABLE',
+        order.lapsed
+          ? 'The hold has already expired'
+          : `Nothing in this ${order.status} order can be cancelled`,
+      );
+    }
+    if (order.status === 'awaiting_payment' && chosen.length < live.length) {
+      throw new AppError(
+        'CONFLICT',
+        'A payment is in progress: cancel the whole order, or wait for the payment',
+      );
+    }
+    await cancelItems(tx, order, chosen, 'customer');
+    return (await orders.findOrderView(tx, orderId))!;
+  });
+}
+
+/**
+ * Cancels items of a locked order: seats back on sale, booked items refunded, order state and
+ * total recomputed, and the events others care about written to the outbox.
+ */
+export async function cancelItems(
+  tx: Tx,
+  order: orders.LockedOrder,
+  chosen: orders.ItemRow[],
+  reason: orders.CancelReason,
+) {
+  await orders.setItemsStatus(
+    tx,
+    chosen.map((i) => i.id),
+    'cancelled',
+  );
+  await seats.releaseSeats(
+    tx,
+    order.id,
+    chosen.map((i) => i.scheduleSeatId),
+  );
+  const remaining = (await orders.itemsOfOrder(tx, order.id)).filter((i) => i.status !== 'cancelled');
+  const paidCancelled = chosen.filter((i) => i.status === 'booked');
+
+  if (order.status === 'paid') {
+    const refundIds = await refund(tx, order.id, sumMoney(paidCancelled.map((i) => i.price)));
+    const status = remaining.length ? 'paid' : 'refunded';
+    await orders.setOrderState(tx, order.id, { status, holdExpiresAt: null });
+    await recordEvent(tx, 'order.refunded', {
+      orderId: order.id,
+      itemIds: chosen.map((i) => i.id),
+      amount: sumMoney(paidCancelled.map((i) => i.price)),
+      refundPaymentIds: refundIds,
+      orderStatus: status,
+      reason,
+    });
+    return;
+  }
+  if (remaining.length) {
+    await orders.setOrderState(tx, order.id, { status: order.status });
+  } else {
+    await payments.failOpenPayments(tx, order.id, `order cancelled: ${reason}`);
+    await orders.setOrderState(tx, order.id, {
+      status: 'cancelled',
+      holdExpiresAt: null,
+      cancelReason: reason,
+    });
+    await recordEvent(tx, 'order.cancelled', { orderId: order.id, reason });
+  }
+}
+
+/** Records refunds of `amount` against the order's successful payments, oldest first. */
+export async function refund(tx: Tx, orderId: number, amount: string): Promise<number[]> {
+  let left = toCents(amount);
+  const ids: number[] = [];
+  for (const p of await payments.refundablePayments(tx, orderId)) {
+    if (left <= 0) break;
+    const take = Math.min(left, toCents(p.refundable));
+    if (take <= 0) continue;
+    ids.push(await payments.insertRefund(tx, p, fromCents(take)));
+    left -= take;
+  }
+  return ids;
+}

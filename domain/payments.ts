@@ -1,0 +1,185 @@
+import { type Db, inTx, type Tx } from '../db/client';
+import * as orders from '../db/orders';
+import { recordEvent } from '../db/outbox';
+import * as payments from '../db/payments';
+import * as seats from '../db/seats';
+import type { WebhookEventBody } from '../functions/schemas';
+import { sameAmount } from './money';
+import { cancelItems } from './orders';
+
+/**
+ * Applies PG events. The rule that matters most: no money is kept without a ticket, and no ticket
+ * is issued without money. Each (provider, eventId) is applied once — the processed-event row is
+ * written in the transaction that applies it — and any arrival order is safe.
+ */
+export type Outcome =
+  | 'duplicate'
+  | 'unknown_payment'
+  | 'provider_mismatch'
+  | 'amount_mismatch'
+  | 'paid'
+  | 'paid_late'
+  | 'refunded'
+  | 'already_succeeded'
+  | 'failed'
+  | 'already_failed'
+  | 'ignored_after_success';
+
+export async function applyPaymentEvent(
+  db: Db,
+  provider: payments.Provider,
+  event: WebhookEventBody,
+): Promise<Outcome> {
+  // read outside the lock: the lock order is seats → order → payment, and the seats come first
+  const orderId = await payments.orderIdOfPayment(db, event.paymentId);
+  return inTx(db, async (tx) => {
+    const fresh = await payments.recordWebhookEvent(tx, {
+      provider,
+      eventId: event.eventId,
+      type: event.type,
+      paymentId: event.paymentId,
+      payload: event,
+    });
+    if (!fresh) return 'duplicate';
+    const outcome = await apply(tx, provider, event, orderId);
+    await payments.setWebhookOutcome(tx, provider, event.eventId, outcome);
+    return outcome;
+  });
+}
+
+async function apply(
+  tx: Tx,
+  provider: payments.Provider,
+  event: WebhookEventBody,
+  orderId: number | undefined,
+): Promise<Outcome> {
+  if (orderId === undefined) return 'unknown_payment';
+  const lockedSeats = await seats.lockSeatsOfOrder(tx, orderId);
+  const order = (await orders.lockOrder(tx, orderId))!;
+  const payment = (await payments.lockPayment(tx, event.paymentId))!;
+  if (payment.status === 'refund') return 'unknown_payment';
+  if (payment.provider !== provider) {
+    await payments.flagPayment(tx, payment.id, `provider_mismatch: event from ${provider}`);
+    return 'provider_mismatch';
+  }
+  if (event.type === 'payment.succeeded') return applySuccess(tx, order, payment, event, lockedSeats);
+  return applyFailure(tx, order, payment);
+}
+
+async function applySuccess(
+  tx: Tx,
+  order: orders.LockedOrder,
+  payment: payments.PaymentRow,
+  event: WebhookEventBody,
+  lockedSeats: { id: number; orderId: number | null; free: boolean }[],
+): Promise<Outcome> {
+  if (!sameAmount(event.amount, payment.amount)) {
+    // never accepted: the PG charged something else than we asked for; an operator must look
+    await payments.flagPayment(
+      tx,
+      payment.id,
+      `amount_mismatch: expected ${payment.amount}, received ${event.amount}`,
+    );
+    return 'amount_mismatch';
+  }
+  if (payment.status === 'success') return 'already_succeeded';
+  await payments.setPaymentStatus(tx, payment.id, {
+    status: 'success',
+    pgTid: event.pgTid,
+    approvedAt: new Date(event.occurredAt),
+  });
+
+  if (order.status === 'created' || order.status === 'awaiting_payment') {
+    const live = (await orders.itemsOfOrder(tx, order.id)).filter((i) => i.status !== 'cancelled');
+    const ours = new Set(lockedSeats.filter((s) => s.orderId === order.id).map((s) => s.id));
+    if (
+      live.length > 0 &&
+      live.every((i) => ours.has(i.scheduleSeatId)) &&
+      !order.scheduleStarted &&
+      order.scheduleStatus !== 'cancelled'
+    ) {
+      return book(
+        tx,
+        order,
+        payment,
+        live.map((i) => i.id),
+        'paid',
+      );
+    }
+  }
+
+  if (
+    order.status === 'cancelled' &&
+    (order.cancelReason === 'expired' || order.cancelReason === 'payment_failed')
+  ) {
+    // A late success: the seats it paid for are booked if nobody else has them now.
+    const paidFor = await orders.itemsCancelledSince(tx, order.id, payment.createdAt);
+    const free = new Set(lockedSeats.filter((s) => s.free || s.orderId === order.id).map((s) => s.id));
+    const stillSellable = !order.scheduleStarted && order.scheduleStatus === 'sales_open';
+    if (
+      stillSellable &&
+      paidFor.length > 0 &&
+      paidFor.every((i) => free.has(i.scheduleSeatId)) &&
+      sameAmount(paidFor.reduce((n, i) => n + Number(i.price), 0).toFixed(2), payment.amount)
+    ) {
+      const lapsedHolders = lockedSeats
+        .filter((s) => s.orderId !== null && s.orderId !== order.id)
+        .map((s) => s.orderId!);
+      await orders.expireOrders(tx, [...new Set(lapsedHolders)]);
+      return book(
+        tx,
+        order,
+        payment,
+        paidFor.map((i) => i.id),
+        'paid_late',
+      );
+    }
+  }
+
+  // No ticket can be issued for this money: record the refund (sent to the PG from the row).
+  const refundId = await payments.insertRefund(tx, { ...payment, pgTid: event.pgTid }, payment.amount);
+  await recordEvent(tx, 'order.refunded', {
+    orderId: order.id,
+    paymentId: payment.id,
+    refundPaymentIds: [refundId],
+    amount: payment.amount,
+    reason: 'payment_without_ticket',
+  });
+  return 'refunded';
+}
+
+async function book(
+  tx: Tx,
+  order: orders.LockedOrder,
+  payment: payments.PaymentRow,
+  itemIds: number[],
+  outcome: 'paid' | 'paid_late',
+): Promise<Outcome> {
+  await orders.setItemsStatus(tx, itemIds, 'booked');
+  await seats.bookSeatsOfItems(tx, order.id, itemIds);
+  await payments.failOpenPayments(tx, order.id, 'superseded', payment.id);
+  await orders.setOrderState(tx, order.id, { status: 'paid', holdExpiresAt: null, cancelReason: null });
+  await recordEvent(tx, 'order.paid', {
+    orderId: order.id,
+    paymentId: payment.id,
+    amount: payment.amount,
+    late: outcome === 'paid_late',
+  });
+  return outcome;
+}
+
+async function applyFailure(
+  tx: Tx,
+  order: orders.LockedOrder,
+  payment: payments.PaymentRow,
+): Promise<Outcome> {
+  if (payment.status === 'success') return 'ignored_after_success';
+  if (payment.status === 'fail') return 'already_failed';
+  await payments.setPaymentStatus(tx, payment.id, { status: 'fail' });
+  await recordEvent(tx, 'payment.failed', { orderId: order.id, paymentId: payment.id });
+  if (order.status === 'awaiting_payment' || order.status === 'created') {
+    const live = (await orders.itemsOfOrder(tx, order.id)).filter((i) => i.status !== 'cancelled');
+    if (live.length) await cancelItems(tx, order, live, 'payment_failed');
+  }
+  return 'failed';
+}

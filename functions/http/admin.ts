@@ -1,0 +1,41 @@
+import * as reports from '../../db/reports';
+import * as catalog from '../../domain/catalog';
+import { notFound } from '../../domain/errors';
+import { changeScheduleStatus } from '../../domain/schedules';
+import { routes } from '../routes';
+import { httpHandler, RawJson } from './middleware';
+
+export const createConcert = httpHandler(routes.createConcert, ({ db, body }) =>
+  catalog.createConcert(db, body),
+);
+
+export const updateConcert = httpHandler(routes.updateConcert, ({ db, params, body }) =>
+  catalog.updateConcert(db, params.id, body),
+);
+
+export const createVenue = httpHandler(routes.createVenue, ({ db, body }) => catalog.createVenue(db, body));
+
+export const createSchedule = httpHandler(routes.createSchedule, ({ db, body }) =>
+  catalog.createSchedule(db, body),
+);
+
+export const updateSchedule = httpHandler(routes.updateSchedule, ({ db, params, body }) =>
+  changeScheduleStatus(db, params.id, body.status),
+);
+
+export const seatMap = httpHandler(
+  routes.adminSeatMap,
+  async ({ db, params }) => new RawJson(await catalog.getAdminSeatMapJson(db, params.id)),
+);
+
+export const scheduleReport = httpHandler(routes.scheduleReport, async ({ db, params }) => {
+  const report = await reports.scheduleReport(db, params.id);
+  if (!report) throw notFound('Schedule', params.id);
+  return { scheduleId: params.id, ...report };
+});
+
+export const salesReport = httpHandler(routes.salesReport, ({ db, query }) =>
+  reports.salesReport(db, query.groupBy, query.from, query.to),
+);
+
+export const reconciliation = httpHandler(routes.reconciliation, ({ db }) => reports.reconciliation(db));

@@ -1,0 +1,58 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { placeBestAvailable } from '../../domain/best-available';
+import { getConfig } from '../../domain/config';
+import * as orders from '../../domain/orders';
+import { metrics } from '../observability';
+import { routes } from '../routes';
+import { httpHandler } from './middleware';
+
+export function bookingLimits() {
+  const c = getConfig();
+  return {
+    holdTtlSeconds: c.HOLD_TTL_SECONDS,
+    paymentTtlSeconds: c.PAYMENT_TTL_SECONDS,
+    maxSeatsPerOrder: c.MAX_SEATS_PER_ORDER,
+    maxSeatsPerUser: c.MAX_SEATS_PER_USER,
+  };
+}
+
+export const createOrder = httpHandler(routes.createOrder, async ({ db, caller, body }) => {
+  try {
+    const placed =
+      'seatIds' in body
+        ? await orders.placeOrder(db, caller.id, body, bookingLimits())
+        : await placeBestAvailable(db, caller.id, body, bookingLimits());
+    metrics.addMetric('OrdersCreated', MetricUnit.Count, 1);
+    if (placed.expiredOrderIds.length)
+      metrics.addMetric('HoldsExpired', MetricUnit.Count, placed.expiredOrderIds.length);
+    return placed.order;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'SEAT_UNAVAILABLE' || code === 'SOLD_OUT')
+      metrics.addMetric('SeatConflicts', MetricUnit.Count, 1);
+    throw error;
+  }
+});
+
+export const getOrder = httpHandler(routes.getOrder, ({ db, caller, params }) =>
+  orders.getOrder(db, caller, params.orderId),
+);
+
+export const listMyOrders = httpHandler(routes.listMyOrders, ({ db, caller, query }) =>
+  orders.listMyOrders(db, caller.id, query.limit, query.cursor),
+);
+
+export const startPayment = httpHandler(routes.startPayment, async ({ db, caller, params, body }) => {
+  const { pgTid: _, ...payment } = await orders.startPayment(
+    db,
+    caller,
+    params.orderId,
+    body.provider,
+    bookingLimits(),
+  );
+  return payment;
+});
+
+export const cancelOrder = httpHandler(routes.cancelOrder, ({ db, caller, params, body }) =>
+  orders.cancelOrder(db, caller, params.orderId, body.itemIds),
+);

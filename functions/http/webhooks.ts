@@ -1,0 +1,22 @@
+import { getConfig } from '../../domain/config';
+import { adapterFor } from '../../domain/pg-providers';
+import { paymentQueue } from '../adapters/ports';
+import { routes } from '../routes';
+import { httpHandler } from './middleware';
+
+/**
+ * POST /webhooks/pg/{provider}: verify, enqueue, answer 202 — nothing else, so the PG gets its
+ * answer in milliseconds. A bad signature (401) or a malformed body (400) never reaches the queue.
+ */
+export const receive = httpHandler(routes.pgWebhook, async ({ params, event, rawBody }) => {
+  const verified = adapterFor(params.provider, getConfig().PG_WEBHOOK_SECRET).verify(
+    event.headers ?? {},
+    rawBody,
+  );
+  await paymentQueue().send({
+    provider: params.provider,
+    event: verified,
+    receivedAt: new Date().toISOString(),
+  });
+  return { accepted: true, eventId: verified.eventId };
+});

@@ -1,0 +1,298 @@
+import type { z } from 'zod';
+import * as s from './schemas';
+
+/**
+ * The one route table. The CDK stack makes one Lambda and one API Gateway route per entry, the
+ * local gateway serves the same entries with the same handlers, and the OpenAPI document is
+ * generated from them — so the three cannot drift.
+ */
+export type Auth =
+  /** anyone */
+  | 'public'
+  /** a valid JWT (API Gateway's JWT authorizer in AWS) */
+  | 'customer'
+  /** a valid JWT with the admin group */
+  | 'admin'
+  /** no JWT; the handler verifies the PG's signature */
+  | 'webhook'
+  /** served by the local gateway only, never deployed */
+  | 'local';
+
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'PATCH';
+  path: string;
+  auth: Auth;
+  /** Module under functions/ and its export: becomes the Lambda's entry and handler. */
+  handler: { file: string; export: string };
+  summary: string;
+  params?: z.ZodObject;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** The body may be left out (treated as `{}`). */
+  bodyOptional?: boolean;
+  /** Largest accepted body in bytes. */
+  maxBodyBytes?: number;
+  /** The handler parses the body itself, after checking a signature over the raw bytes. */
+  verifiesBody?: boolean;
+  /** Honours the Idempotency-Key header. */
+  idempotent?: boolean;
+  status: number;
+  response: z.ZodType;
+}
+
+const h = (file: string, name: string) => ({ file, export: name });
+const catalog = (name: string) => h('http/catalog', name);
+const orders = (name: string) => h('http/orders', name);
+const admin = (name: string) => h('http/admin', name);
+const system = (name: string) => h('http/system', name);
+
+export const routes = {
+  health: {
+    method: 'GET',
+    path: '/health',
+    auth: 'public',
+    handler: system('health'),
+    summary: 'Liveness with a database round trip',
+    status: 200,
+    response: s.Health,
+  },
+  openapi: {
+    method: 'GET',
+    path: '/openapi.json',
+    auth: 'public',
+    handler: system('openapi'),
+    summary: 'This document',
+    status: 200,
+    response: s.Health.passthrough(),
+  },
+
+  listConcerts: {
+    method: 'GET',
+    path: '/concerts',
+    auth: 'public',
+    handler: catalog('listConcerts'),
+    summary: 'Active concerts',
+    query: s.ConcertQuery,
+    status: 200,
+    response: s.Page(s.Concert),
+  },
+  getConcert: {
+    method: 'GET',
+    path: '/concerts/{concertId}',
+    auth: 'public',
+    handler: catalog('getConcert'),
+    summary: 'A concert with its schedules',
+    params: s.ConcertParams,
+    status: 200,
+    response: s.ConcertDetail,
+  },
+  getSchedule: {
+    method: 'GET',
+    path: '/schedules/{scheduleId}',
+    auth: 'public',
+    handler: catalog('getSchedule'),
+    summary: 'A schedule (performance)',
+    params: s.ScheduleParams,
+    status: 200,
+    response: s.Schedule,
+  },
+  getSeatMap: {
+    method: 'GET',
+    path: '/schedules/{scheduleId}/seats',
+    auth: 'public',
+    handler: catalog('getSeatMap'),
+    summary: 'The seat map: available or unavailable',
+    params: s.ScheduleParams,
+    status: 200,
+    response: s.SeatMap,
+  },
+  getAvailability: {
+    method: 'GET',
+    path: '/schedules/{scheduleId}/availability',
+    auth: 'public',
+    handler: catalog('getAvailability'),
+    summary: 'Seat counts by section',
+    params: s.ScheduleParams,
+    status: 200,
+    response: s.Availability,
+  },
+
+  createOrder: {
+    method: 'POST',
+    path: '/orders',
+    auth: 'customer',
+    handler: orders('createOrder'),
+    summary: 'Hold seats and create the order, all or nothing',
+    body: s.CreateOrderBody,
+    idempotent: true,
+    status: 201,
+    response: s.Order,
+  },
+  getOrder: {
+    method: 'GET',
+    path: '/orders/{orderId}',
+    auth: 'customer',
+    handler: orders('getOrder'),
+    summary: 'One of your orders',
+    params: s.OrderParams,
+    status: 200,
+    response: s.Order,
+  },
+  listMyOrders: {
+    method: 'GET',
+    path: '/me/orders',
+    auth: 'customer',
+    handler: orders('listMyOrders'),
+    summary: 'Your orders, newest first',
+    query: s.PageQuery,
+    status: 200,
+    response: s.OrderPage,
+  },
+  startPayment: {
+    method: 'POST',
+    path: '/orders/{orderId}/payments',
+    auth: 'customer',
+    handler: orders('startPayment'),
+    summary: 'Start paying for an order',
+    params: s.OrderParams,
+    body: s.StartPaymentBody,
+    idempotent: true,
+    status: 201,
+    response: s.PaymentStarted,
+  },
+  cancelOrder: {
+    method: 'POST',
+    path: '/orders/{orderId}/cancel',
+    auth: 'customer',
+    handler: orders('cancelOrder'),
+    summary: 'Cancel an order or some of its items (paid items are refunded)',
+    params: s.OrderParams,
+    body: s.CancelOrderBody,
+    bodyOptional: true,
+    idempotent: true,
+    status: 200,
+    response: s.Order,
+  },
+
+  pgWebhook: {
+    method: 'POST',
+    path: '/webhooks/pg/{provider}',
+    auth: 'webhook',
+    handler: h('http/webhooks', 'receive'),
+    summary: 'Payment gateway callback (signed)',
+    params: s.ProviderParams,
+    body: s.WebhookEvent,
+    verifiesBody: true,
+    status: 202,
+    response: s.Accepted,
+  },
+
+  createConcert: {
+    method: 'POST',
+    path: '/admin/concerts',
+    auth: 'admin',
+    handler: admin('createConcert'),
+    summary: 'Create a concert',
+    body: s.CreateConcertBody,
+    status: 201,
+    response: s.AdminConcert,
+  },
+  updateConcert: {
+    method: 'PATCH',
+    path: '/admin/concerts/{id}',
+    auth: 'admin',
+    handler: admin('updateConcert'),
+    summary: 'Update a concert (including isActive)',
+    params: s.IdParams,
+    body: s.UpdateConcertBody,
+    status: 200,
+    response: s.AdminConcert,
+  },
+  createVenue: {
+    method: 'POST',
+    path: '/admin/venues',
+    auth: 'admin',
+    handler: admin('createVenue'),
+    summary: 'Create a venue and its seats in bulk',
+    body: s.CreateVenueBody,
+    maxBodyBytes: 1_048_576,
+    status: 201,
+    response: s.VenueCreated,
+  },
+  createSchedule: {
+    method: 'POST',
+    path: '/admin/schedules',
+    auth: 'admin',
+    handler: admin('createSchedule'),
+    summary: 'Create a schedule and put its seats on sale',
+    body: s.CreateScheduleBody,
+    status: 201,
+    response: s.AdminSchedule,
+  },
+  updateSchedule: {
+    method: 'PATCH',
+    path: '/admin/schedules/{id}',
+    auth: 'admin',
+    handler: admin('updateSchedule'),
+    summary: 'Open, close or cancel sales (cancelling refunds paid orders)',
+    params: s.IdParams,
+    body: s.UpdateScheduleBody,
+    status: 200,
+    response: s.AdminSchedule,
+  },
+  adminSeatMap: {
+    method: 'GET',
+    path: '/admin/schedules/{id}/seats',
+    auth: 'admin',
+    handler: admin('seatMap'),
+    summary: 'Seat map with real statuses and order ids',
+    params: s.IdParams,
+    status: 200,
+    response: s.AdminSeatMap,
+  },
+  scheduleReport: {
+    method: 'GET',
+    path: '/admin/reports/schedules/{id}',
+    auth: 'admin',
+    handler: admin('scheduleReport'),
+    summary: 'Seats by status, revenue, paid orders',
+    params: s.IdParams,
+    status: 200,
+    response: s.ScheduleReport,
+  },
+  salesReport: {
+    method: 'GET',
+    path: '/admin/reports/sales',
+    auth: 'admin',
+    handler: admin('salesReport'),
+    summary: 'Tickets and revenue by genre or artist',
+    query: s.SalesQuery,
+    status: 200,
+    response: s.SalesReport,
+  },
+  reconciliation: {
+    method: 'GET',
+    path: '/admin/reports/reconciliation',
+    auth: 'admin',
+    handler: admin('reconciliation'),
+    summary: 'Payments that need an operator',
+    status: 200,
+    response: s.Reconciliation,
+  },
+
+  devToken: {
+    method: 'POST',
+    path: '/dev/token',
+    auth: 'local',
+    handler: h('../local/dev-token', 'handler'),
+    summary: 'A JWT the local gateway accepts (local only)',
+    body: s.DevTokenBody,
+    status: 200,
+    response: s.DevToken,
+  },
+} as const satisfies Record<string, RouteDef>;
+
+export type RouteName = keyof typeof routes;
+export const routeEntries = Object.entries(routes) as [RouteName, RouteDef][];
+/** What the CDK stack deploys. */
+export const deployedRoutes = routeEntries.filter(([, r]) => r.auth !== 'local');
