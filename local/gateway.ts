@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context } from 'aws-lambda';
 import type { HttpEvent, HttpResult } from '../functions/http/middleware';
 import { type Auth, type RouteDef, routeEntries } from '../functions/routes';
+import { handlerModules } from './handlers';
 import { verifyToken } from './jwt';
 
 /**
@@ -24,15 +25,13 @@ interface CompiledRoute {
 const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 const JWT_ROUTES: Auth[] = ['customer', 'admin'];
 
-export async function loadRoutes(include: (auth: Auth) => boolean = () => true): Promise<CompiledRoute[]> {
+export function loadRoutes(include: (auth: Auth) => boolean = () => true): CompiledRoute[] {
   const compiled: CompiledRoute[] = [];
   for (const [name, route] of routeEntries) {
     if (!include(route.auth)) continue;
-    const module = (await import(`../functions/${route.handler.file}.ts`)) as Record<
-      string,
-      LambdaHttpHandler
-    >;
-    const handler = module[route.handler.export];
+    const handler = handlerModules[route.handler.file]?.[route.handler.export] as
+      | LambdaHttpHandler
+      | undefined;
     if (!handler) throw new Error(`${route.handler.file} does not export ${route.handler.export}`);
     const keys: string[] = [];
     const source = route.path.replace(/\{(\w+)\}/g, (_, key: string) => {

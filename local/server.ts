@@ -34,7 +34,7 @@ async function main() {
 
   const base = `http://localhost:${config.PORT}`;
   await initLocalIssuer(base);
-  const routes = await loadRoutes();
+  const routes = loadRoutes();
   const background = startBackgroundWork(sql, config);
   const server = createGateway(routes, (req, res) => {
     if (req.method === 'GET' && req.url === '/docs') {

@@ -25,7 +25,7 @@ export const createOrder = httpHandler(routes.createOrder, async ({ db, caller, 
     metrics.addMetric('OrdersCreated', MetricUnit.Count, 1);
     if (placed.expiredOrderIds.length)
       metrics.addMetric('HoldsExpired', MetricUnit.Count, placed.expiredOrderIds.length);
-    return placed.order;
+    return orders.orderResponse(placed.order);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'SEAT_UNAVAILABLE' || code === 'SOLD_OUT')
@@ -34,13 +34,14 @@ export const createOrder = httpHandler(routes.createOrder, async ({ db, caller, 
   }
 });
 
-export const getOrder = httpHandler(routes.getOrder, ({ db, caller, params }) =>
-  orders.getOrder(db, caller, params.orderId),
+export const getOrder = httpHandler(routes.getOrder, async ({ db, caller, params }) =>
+  orders.orderResponse(await orders.getOrder(db, caller, params.orderId)),
 );
 
-export const listMyOrders = httpHandler(routes.listMyOrders, ({ db, caller, query }) =>
-  orders.listMyOrders(db, caller.id, query.limit, query.cursor),
-);
+export const listMyOrders = httpHandler(routes.listMyOrders, async ({ db, caller, query }) => {
+  const page = await orders.listMyOrders(db, caller.id, query.limit, query.cursor);
+  return { ...page, items: page.items.map(orders.orderResponse) };
+});
 
 export const startPayment = httpHandler(routes.startPayment, async ({ db, caller, params, body }) => {
   const { pgTid: _, ...payment } = await orders.startPayment(
@@ -53,6 +54,6 @@ export const startPayment = httpHandler(routes.startPayment, async ({ db, caller
   return payment;
 });
 
-export const cancelOrder = httpHandler(routes.cancelOrder, ({ db, caller, params, body }) =>
-  orders.cancelOrder(db, caller, params.orderId, body.itemIds),
+export const cancelOrder = httpHandler(routes.cancelOrder, async ({ db, caller, params, body }) =>
+  orders.orderResponse(await orders.cancelOrder(db, caller, params.orderId, body.itemIds)),
 );

@@ -1,0 +1,20 @@
+import * as admin from '../functions/http/admin';
+import * as catalog from '../functions/http/catalog';
+import * as orders from '../functions/http/orders';
+import * as system from '../functions/http/system';
+import * as webhooks from '../functions/http/webhooks';
+import * as devToken from './dev-token';
+
+/**
+ * The handler modules of the route table, by the `handler.file` the table names. Static imports
+ * (not `import()` of a computed path) so tsx, vitest and esbuild all resolve them the same way;
+ * local/gateway.test.ts checks that every route finds its export here.
+ */
+export const handlerModules: Record<string, Record<string, unknown>> = {
+  'http/admin': admin,
+  'http/catalog': catalog,
+  'http/orders': orders,
+  'http/system': system,
+  'http/webhooks': webhooks,
+  '../local/dev-token': devToken,
+};
