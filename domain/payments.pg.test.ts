@@ -1,0 +1,423 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApi, type TestApi } from '../test/api';
+import { createShow, invariantViolations, type Show } from '../test/fixtures';
+
+let api: TestApi;
+let show: Show;
+let fan: string;
+let nextSeat = 0;
+let eventSeq = 0;
+
+beforeAll(async () => {
+  api = await createTestApi({ MAX_SEATS_PER_USER: '1000', MAX_SEATS_PER_ORDER: '8' });
+  show = await createShow(api.sql, { rows: 20, seatsPerRow: 20, price: 50000 });
+  fan = await api.token('payer');
+});
+afterAll(async () => {
+  expect(await invariantViolations(api.sql)).toEqual({});
+  await api.close();
+});
+
+/** An order of `n` fresh seats with a started card payment. */
+async function payableOrder(n = 2) {
+  const seatIds = show.seatIds.slice(nextSeat, nextSeat + n);
+  nextSeat += n;
+  const order = await api.request('POST', '/orders', {
+    token: fan,
+    body: { scheduleId: show.scheduleId, seatIds },
+  });
+  const payment = await api.request('POST', `/orders/${order.body.id}/payments`, {
+    token: fan,
+    body: { provider: 'card' },
+  });
+  return { orderId: order.body.id as number, payment: payment.body, seatIds };
+}
+
+const event = (
+  paymentId: number,
+  amount: string,
+  type = 'payment.succeeded',
+  eventId = `evt-${++eventSeq}`,
+) => ({
+  eventId,
+  type,
+  paymentId,
+  pgTid: `tid-${paymentId}`,
+  amount,
+  occurredAt: new Date().toISOString(),
+});
+
+async function deliver(...events: ReturnType<typeof event>[]) {
+  for (const e of events) expect((await api.webhook('card', e)).status).toBe(202);
+  await api.queue.drain();
+}
+
+const getOrder = async (id: number) => (await api.request('GET', `/orders/${id}`, { token: fan })).body;
+const seatStatuses = async (orderId: number) =>
+  (
+    await api.sql`select status from schedule_seats where id in (select schedule_seat_id from order_items where order_id = ${orderId}) order by id`
+  ).map((r) => r.status);
+
+describe('POST /orders/{id}/payments', () => {
+  it('opens one payment for the total, moves the order to awaiting_payment and the seats to pending_payment', async () => {
+    const { orderId, payment } = await payableOrder(2);
+
+    expect(payment).toMatchObject({ orderId, provider: 'card', amount: '100000.00', status: 'initiated' });
+    const order = await getOrder(orderId);
+    expect(order.status).toBe('awaiting_payment');
+    expect(Date.parse(order.holdExpiresAt) - Date.now()).toBeGreaterThan(590_000);
+    expect(await seatStatuses(orderId)).toEqual(['pending_payment', 'pending_payment']);
+  });
+
+  it('returns the same open payment when asked again, and at most one is open', async () => {
+    const { orderId, payment } = await payableOrder(1);
+    const again = await api.request('POST', `/orders/${orderId}/payments`, {
+      token: fan,
+      body: { provider: 'card' },
+    });
+    const switched = await api.request('POST', `/orders/${orderId}/payments`, {
+      token: fan,
+      body: { provider: 'kakao' },
+    });
+
+    expect(again.body.id).toBe(payment.id);
+    expect(switched.body.id).not.toBe(payment.id);
+    const [row] =
+      await api.sql`select count(*)::int as n from payments where order_id = ${orderId} and status = 'initiated'`;
+    expect(row!.n).toBe(1);
+  });
+
+  it('answers ORDER_EXPIRED for a lapsed hold and ORDER_NOT_PAYABLE for a cancelled order', async () => {
+    const seats = show.seatIds.slice(nextSeat, nextSeat + 2);
+    nextSeat += 2;
+    const a = await api.request('POST', '/orders', {
+      token: fan,
+      body: { scheduleId: show.scheduleId, seatIds: [seats[0]] },
+    });
+    const b = await api.request('POST', '/orders', {
+      token: fan,
+      body: { scheduleId: show.scheduleId, seatIds: [seats[1]] },
+    });
+    await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${a.body.id}`;
+    await api.request('POST', `/orders/${b.body.id}/cancel`, { token: fan });
+
+    const expired = await api.request('POST', `/orders/${a.body.id}/payments`, {
+      token: fan,
+      body: { provider: 'card' },
+    });
+    const cancelled = await api.request('POST', `/orders/${b.body.id}/payments`, {
+      token: fan,
+      body: { provider: 'card' },
+    });
+    const badProvider = await api.request('POST', `/orders/${b.body.id}/payments`, {
+      token: fan,
+      body: { provider: 'bitcoin' },
+    });
+
+    expect([expired.status, expired.body.code]).toEqual([409, 'ORDER_EXPIRED']);
+    expect([cancelled.status, cancelled.body.code]).toEqual([409, 'ORDER_NOT_PAYABLE']);
+    expect([badProvider.status, badProvider.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+});
+
+describe('payment webhooks', () => {
+  it('books the seats on a success with the right amount', async () => {
+    const { orderId, payment } = await payableOrder(2);
+
+    await deliver(event(payment.id, '100000.00'));
+
+    const order = await getOrder(orderId);
+    expect(order.status).toBe('paid');
+    expect(order.holdExpiresAt).toBeNull();
+    expect(order.items.map((i: { status: string }) => i.status)).toEqual(['booked', 'booked']);
+    expect(order.payments[0]).toMatchObject({ status: 'success', pgTid: `tid-${payment.id}` });
+    expect(await seatStatuses(orderId)).toEqual(['booked', 'booked']);
+  });
+
+  it('cancels the order and frees the seats on a failure', async () => {
+    const { orderId, payment, seatIds } = await payableOrder(2);
+
+    await deliver(event(payment.id, '100000.00', 'payment.failed'));
+
+    const order = await getOrder(orderId);
+    expect(order.status).toBe('cancelled');
+    expect(order.payments[0].status).toBe('fail');
+    expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
+    const other = await api.request('POST', '/orders', {
+      token: await api.token('next'),
+      body: { scheduleId: show.scheduleId, seatIds },
+    });
+    expect(other.status).toBe(201);
+  });
+
+  it('never accepts a wrong amount, and flags it', async () => {
+    const { orderId, payment } = await payableOrder(1);
+
+    await deliver(event(payment.id, '1.00'));
+
+    expect((await getOrder(orderId)).status).toBe('awaiting_payment');
+    const [row] = await api.sql`select status, flag from payments where id = ${payment.id}`;
+    expect(row).toMatchObject({ status: 'initiated', flag: expect.stringMatching(/^amount_mismatch/) });
+  });
+
+  it('applies the same event delivered five times concurrently exactly once', async () => {
+    const { orderId, payment } = await payableOrder(1);
+    const e = event(payment.id, '50000.00');
+
+    const responses = await Promise.all(Array.from({ length: 5 }, () => api.webhook('card', e)));
+    // five messages on the queue, processed by concurrent "Lambda invocations"
+    await Promise.all([api.queue.poll(), api.queue.poll(), api.queue.poll()]);
+    await api.queue.drain();
+
+    expect(responses.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+    const [events] =
+      await api.sql`select count(*)::int as n from webhook_events where event_id = ${e.eventId}`;
+    const outbox =
+      await api.sql`select count(*)::int as n from outbox where detail_type = 'order.paid' and (detail->>'orderId')::bigint = ${orderId}`;
+    expect(events!.n).toBe(1);
+    expect(outbox[0]!.n).toBe(1);
+    expect((await getOrder(orderId)).status).toBe('paid');
+  });
+
+  it('applies five concurrent distinct events for one payment into one consistent state', async () => {
+    const { orderId, payment } = await payableOrder(1);
+    const events = [
+      event(payment.id, '50000.00'),
+      event(payment.id, '50000.00', 'payment.failed'),
+      event(payment.id, '50000.00'),
+    ];
+    const { applyPaymentEvent } = await import('./payments');
+
+    const outcomes = await Promise.all(events.map((e) => applyPaymentEvent(api.sql, 'card', e as never)));
+
+    const order = await getOrder(orderId);
+    if (order.status === 'paid') expect(outcomes).toContain('paid');
+    else expect(order.status).toBe('cancelled');
+  });
+
+  it('does not unbook a paid order when a failure arrives after the success', async () => {
+    const { orderId, payment } = await payableOrder(1);
+
+    await deliver(event(payment.id, '50000.00'), event(payment.id, '50000.00', 'payment.failed'));
+
+    expect((await getOrder(orderId)).status).toBe('paid');
+    expect(await seatStatuses(orderId)).toEqual(['booked']);
+  });
+
+  it('books a success that arrives after a failure when the seats are still free', async () => {
+    const { orderId, payment } = await payableOrder(2);
+
+    await deliver(event(payment.id, '100000.00', 'payment.failed'), event(payment.id, '100000.00'));
+
+    const order = await getOrder(orderId);
+    expect(order.status).toBe('paid');
+    expect(order.totalAmount).toBe('100000.00');
+    expect(await seatStatuses(orderId)).toEqual(['booked', 'booked']);
+  });
+
+  it('books a late success after expiry when the seats are still free (before and after the sweeper)', async () => {
+    const { sweep } = await import('./sweeper');
+    const { orderId, payment } = await payableOrder(1);
+    await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;
+    await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${orderId}`;
+    await sweep(api.sql);
+    expect((await getOrder(orderId)).status).toBe('cancelled');
+
+    await deliver(event(payment.id, '50000.00'));
+
+    expect((await getOrder(orderId)).status).toBe('paid');
+    expect(await seatStatuses(orderId)).toEqual(['booked']);
+  });
+
+  it('records a refund for a late success whose seats were sold to someone else', async () => {
+    const { orderId, payment, seatIds } = await payableOrder(1);
+    await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;
+    await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${orderId}`;
+    const taker = await api.request('POST', '/orders', {
+      token: await api.token('taker'),
+      body: { scheduleId: show.scheduleId, seatIds },
+    });
+    expect(taker.status).toBe(201);
+
+    await deliver(event(payment.id, '50000.00'));
+
+    const order = await getOrder(orderId);
+    expect(order.status).toBe('cancelled');
+    expect(order.payments.map((p: { status: string; amount: string }) => [p.status, p.amount])).toEqual([
+      ['success', '50000.00'],
+      ['refund', '50000.00'],
+    ]);
+    const recon = await api.request('GET', '/admin/reports/reconciliation', {
+      token: await api.adminToken(),
+    });
+    expect(recon.body.refundsToSend.some((r: { orderId: number }) => r.orderId === orderId)).toBe(true);
+    expect(recon.body.paidWithoutTicket.some((r: { orderId: number }) => r.orderId === orderId)).toBe(false);
+  });
+
+  it('refunds a second successful payment of an already paid order', async () => {
+    const { orderId, payment } = await payableOrder(1);
+    await deliver(event(payment.id, '50000.00'));
+    // a superseded attempt that the PG charged anyway
+    const [second] =
+      await api.sql`insert into payments (order_id, provider, amount, status, flag) values (${orderId}, 'card', 50000, 'fail', 'superseded') returning id`;
+
+    await deliver(event(second!.id, '50000.00'));
+
+    const order = await getOrder(orderId);
+    expect(order.status).toBe('paid');
+    expect(order.payments.filter((p: { status: string }) => p.status === 'refund')).toHaveLength(1);
+  });
+
+  it('ignores events for unknown payments and events from the wrong provider', async () => {
+    const { orderId, payment } = await payableOrder(1);
+    await deliver(event(999999, '1.00'));
+    const raw = event(payment.id, '50000.00');
+    expect((await api.webhook('kakao', raw)).status).toBe(202);
+    await api.queue.drain();
+
+    expect((await getOrder(orderId)).status).toBe('awaiting_payment');
+    const outcomes =
+      await api.sql`select outcome from webhook_events where payment_id in (999999, ${payment.id}) order by id`;
+    expect(outcomes.map((r) => r.outcome)).toEqual(['unknown_payment', 'provider_mismatch']);
+  });
+});
+
+describe('webhook endpoint', () => {
+  it('refuses a bad, stale, missing or tampered signature with 401 and queues nothing', async () => {
+    const e = event(1, '1.00');
+    const raw = JSON.stringify(e);
+    const { sign } = await import('./pg-providers');
+    const stale = Math.floor(Date.now() / 1000) - 301;
+    const depth = api.queue.depth;
+
+    const results = await Promise.all([
+      api.webhook('card', e, 'wrong-secret'),
+      api.webhook('card', e, 'test-secret', stale),
+      api.request('POST', '/webhooks/pg/card', {
+        rawBody: raw,
+        headers: { 'content-type': 'application/json' },
+      }),
+      api.request('POST', '/webhooks/pg/card', {
+        rawBody: raw.replace('1.00', '9.00'),
+        headers: { 'content-type': 'application/json', 'pg-signature': sign('test-secret', raw) },
+      }),
+      api.request('POST', '/webhooks/pg/card', {
+        rawBody: raw,
+        headers: { 'content-type': 'application/json', 'pg-signature': 'garbage' },
+      }),
+    ]);
+
+    expect(results.map((r) => [r.status, r.body.code])).toEqual(Array(5).fill([401, 'INVALID_SIGNATURE']));
+    expect(api.queue.depth).toBe(depth);
+  });
+
+  it('refuses a signed but malformed body with 400 and queues nothing', async () => {
+    const depth = api.queue.depth;
+    const { sign } = await import('./pg-providers');
+    const bad = [
+      '{"eventId": 1',
+      JSON.stringify({ ...event(1, '1.00'), type: 'payment.maybe' }),
+      JSON.stringify({ ...event(1, '-5') }),
+    ];
+
+    const results = await Promise.all(
+      bad.map((raw) =>
+        api.request('POST', '/webhooks/pg/card', {
+          rawBody: raw,
+          headers: { 'content-type': 'application/json', 'pg-signature': sign('test-secret', raw) },
+        }),
+      ),
+    );
+
+    expect(results.map((r) => r.status)).toEqual([400, 400, 400]);
+    expect(api.queue.depth).toBe(depth);
+  });
+
+  it('answers 404 for an unknown provider', async () => {
+    const res = await api.webhook('paypal', event(1, '1.00'));
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('cancelling paid orders', () => {
+  it('refunds cancelled items, then marks the order refunded when nothing paid is left', async () => {
+    const { orderId, payment, seatIds } = await payableOrder(2);
+    await deliver(event(payment.id, '100000.00'));
+    const order = await getOrder(orderId);
+
+    const partial = await api.request('POST', `/orders/${orderId}/cancel`, {
+      token: fan,
+      body: { itemIds: [order.items[0].id] },
+    });
+    expect(partial.body).toMatchObject({ status: 'paid', totalAmount: '50000.00' });
+    const resold = await api.request('POST', '/orders', {
+      token: await api.token('resale'),
+      body: { scheduleId: show.scheduleId, seatIds: [seatIds[0]] },
+    });
+    expect(resold.status).toBe(201);
+
+    const rest = await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+    expect(rest.body.status).toBe('refunded');
+    expect(rest.body.totalAmount).toBe('0.00');
+    expect(
+      rest.body.payments
+        .filter((p: { status: string }) => p.status === 'refund')
+        .map((p: { amount: string }) => p.amount),
+    ).toEqual(['50000.00', '50000.00']);
+    const types =
+      await api.sql`select detail_type from outbox where (detail->>'orderId')::bigint = ${orderId} order by id`;
+    expect(types.map((t) => t.detail_type)).toEqual(['order.paid', 'order.refunded', 'order.refunded']);
+  });
+
+  it('refuses a partial cancel while a payment is in flight', async () => {
+    const { orderId } = await payableOrder(2);
+    const order = await getOrder(orderId);
+    const res = await api.request('POST', `/orders/${orderId}/cancel`, {
+      token: fan,
+      body: { itemIds: [order.items[0].id] },
+    });
+    expect([res.status, res.body.code]).toEqual([409, 'CONFLICT']);
+  });
+
+  it('cancelling a schedule cancels unpaid orders and refunds paid ones', async () => {
+    const other = await createShow(api.sql, { rows: 2, seatsPerRow: 5, price: 1000 });
+    const buyer = await api.token('schedule-buyer');
+    const unpaid = await api.request('POST', '/orders', {
+      token: buyer,
+      body: { scheduleId: other.scheduleId, seatIds: [other.seatIds[0]] },
+    });
+    const paid = await api.request('POST', '/orders', {
+      token: buyer,
+      body: { scheduleId: other.scheduleId, seatIds: [other.seatIds[1], other.seatIds[2]] },
+    });
+    const payment = await api.request('POST', `/orders/${paid.body.id}/payments`, {
+      token: buyer,
+      body: { provider: 'naver' },
+    });
+    const e = event(payment.body.id, '2000.00');
+    expect((await api.webhook('naver', e)).status).toBe(202);
+    await api.queue.drain();
+
+    const res = await api.request('PATCH', `/admin/schedules/${other.scheduleId}`, {
+      token: await api.adminToken(),
+      body: { status: 'cancelled' },
+    });
+
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('cancelled');
+    const statuses =
+      await api.sql`select id, status, cancel_reason from orders where schedule_id = ${other.scheduleId} order by id`;
+    expect(statuses.map((o) => [o.status, o.cancel_reason])).toEqual([
+      ['cancelled', 'schedule_cancelled'],
+      ['refunded', null],
+    ]);
+    const [refund] =
+      await api.sql`select amount::text from payments where order_id = ${paid.body.id} and status = 'refund'`;
+    expect(refund!.amount).toBe('2000.00');
+    const reopen = await api.request('PATCH', `/admin/schedules/${other.scheduleId}`, {
+      token: await api.adminToken(),
+      body: { status: 'sales_open' },
+    });
+    expect(reopen.status).toBe(409);
+  });
+});
