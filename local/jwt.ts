@@ -44,6 +44,9 @@ export interface TokenRequest {
   admin?: boolean;
   /** Seconds; default one hour. */
   expiresIn?: number;
+  /** Tests only: mint a token this gateway must refuse. */
+  issuer?: string;
+  audience?: string;
 }
 
 export async function issueToken(request: TokenRequest): Promise<string> {
@@ -53,8 +56,8 @@ export async function issueToken(request: TokenRequest): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', kid: 'local-1' })
     .setSubject(request.sub)
-    .setIssuer(issuer)
-    .setAudience(LOCAL_AUDIENCE)
+    .setIssuer(request.issuer ?? issuer)
+    .setAudience(request.audience ?? LOCAL_AUDIENCE)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + (request.expiresIn ?? 3600))
     .sign(privateKey);

@@ -11,7 +11,7 @@ import type {
 import type { z } from 'zod';
 import { type Db, getSql, inTx } from '../../db/client';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency';
-import { ensureUser } from '../../db/users';
+import { ensureUser, type Identity } from '../../db/users';
 import { getConfig } from '../../domain/config';
 import { AppError } from '../../domain/errors';
 import { logger, metrics } from '../observability';
@@ -55,10 +55,11 @@ export function httpHandler<R extends RouteDef>(route: R, fn: (request: HttpRequ
     .use(logMetrics(metrics))
     .use(problemDetails())
     .handler(async (event) => {
+      // who may call comes before what they sent: a stranger learns nothing about validation
+      const identity = route.auth === 'customer' || route.auth === 'admin' ? authorize(route, event) : undefined;
       const parsed = parseRequest(route, event);
       const db = getSql();
-      const caller =
-        route.auth === 'customer' || route.auth === 'admin' ? await authorize(route, event, db) : undefined;
+      const caller = identity && { ...identity, id: await ensureUser(db, identity) };
       const request = { ...parsed, caller, db, event } as HttpRequest<R>;
 
       const key = route.idempotent ? idempotencyKey(event) : undefined;
@@ -192,19 +193,18 @@ export function header(event: HttpEvent, name: string): string | undefined {
  * The signature, issuer, audience and expiry were checked by API Gateway's JWT authorizer (locally:
  * by the local gateway, the same way). Here: who is calling, and may they call this route.
  */
-async function authorize(route: RouteDef, event: HttpEvent, db: Db): Promise<Caller> {
+function authorize(route: RouteDef, event: HttpEvent): Omit<Caller, 'id'> & Identity {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   const sub = claims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0)
-    throw new AppError('UNAUTHORIZED', 'A valid bearer token is required');
+  if (typeof sub !== 'string' || sub.length === 0) throw new AppError('UNAUTHORIZED', 'A valid bearer token is required');
   const isAdmin = groupsOf(claims).includes('admin');
   if (route.auth === 'admin' && !isAdmin) throw new AppError('FORBIDDEN', 'This route is for administrators');
-  const id = await ensureUser(db, {
+  return {
     sub,
+    isAdmin,
     email: typeof claims?.email === 'string' ? claims.email : undefined,
     name: typeof claims?.name === 'string' ? claims.name : undefined,
-  });
-  return { id, sub, isAdmin };
+  };
 }
 
 /** API Gateway flattens array claims to strings such as "[admin staff]"; accept both forms. */
