@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { placeOrder } from './orders';
-import { sweep } from './sweeper';
+import { ensureUser } from '../db/users';
 import { createTestDatabase, type TestDatabase } from '../test/db';
 import { createShow, invariantViolations } from '../test/fixtures';
-import { ensureUser } from '../db/users';
+import { placeOrder } from './orders';
+import { sweep } from './sweeper';
 
 let db: TestDatabase;
 const limits = { holdTtlSeconds: 300, paymentTtlSeconds: 600, maxSeatsPerOrder: 50, maxSeatsPerUser: 10_000 };
@@ -26,14 +26,23 @@ describe('sweep', () => {
     const show = await createShow(db.sql, { rows: 5, seatsPerRow: 20 });
     const user = await ensureUser(db.sql, { sub: 'sweep-user' });
     const placed = [];
-    for (let i = 0; i < 10; i++) placed.push(await placeOrder(db.sql, user, { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) }, limits));
+    for (let i = 0; i < 10; i++)
+      placed.push(
+        await placeOrder(
+          db.sql,
+          user,
+          { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) },
+          limits,
+        ),
+      );
     await lapse(placed.slice(0, 7).map((p) => p.order.id));
 
     const result = await sweep(db.sql, { batchSize: 4 });
 
     expect(result).toMatchObject({ seatsReleased: 35, ordersExpired: 7 });
     expect(result.batches).toBeGreaterThan(1);
-    const statuses = await db.sql`select status, count(*)::int as n from orders where schedule_id = ${show.scheduleId} group by 1 order by 1`;
+    const statuses =
+      await db.sql`select status, count(*)::int as n from orders where schedule_id = ${show.scheduleId} group by 1 order by 1`;
     expect(statuses).toEqual([
       { status: 'cancelled', n: 7 },
       { status: 'created', n: 3 },
@@ -47,7 +56,17 @@ describe('sweep', () => {
     const show = await createShow(db.sql, { rows: 10, seatsPerRow: 20 });
     const user = await ensureUser(db.sql, { sub: 'sweep-user-2' });
     const ids = [];
-    for (let i = 0; i < 40; i++) ids.push((await placeOrder(db.sql, user, { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) }, limits)).order.id);
+    for (let i = 0; i < 40; i++)
+      ids.push(
+        (
+          await placeOrder(
+            db.sql,
+            user,
+            { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) },
+            limits,
+          )
+        ).order.id,
+      );
     await lapse(ids);
     const before = await db.sql`select count(*)::int as n from outbox where detail_type = 'order.expired'`;
 
@@ -63,13 +82,32 @@ describe('sweep', () => {
     const show = await createShow(db.sql, { rows: 4, seatsPerRow: 25 });
     const user = await ensureUser(db.sql, { sub: 'sweep-loser' });
     const ids = [];
-    for (let i = 0; i < 20; i++) ids.push((await placeOrder(db.sql, user, { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) }, limits)).order.id);
+    for (let i = 0; i < 20; i++)
+      ids.push(
+        (
+          await placeOrder(
+            db.sql,
+            user,
+            { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) },
+            limits,
+          )
+        ).order.id,
+      );
     await lapse(ids);
-    const fans = await Promise.all(Array.from({ length: 20 }, (_, i) => ensureUser(db.sql, { sub: `racer-${i}` })));
+    const fans = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ensureUser(db.sql, { sub: `racer-${i}` })),
+    );
 
     const results = await Promise.allSettled([
       sweep(db.sql, { batchSize: 7 }),
-      ...fans.map((fan, i) => placeOrder(db.sql, fan, { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) }, limits)),
+      ...fans.map((fan, i) =>
+        placeOrder(
+          db.sql,
+          fan,
+          { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) },
+          limits,
+        ),
+      ),
       sweep(db.sql, { batchSize: 3 }),
     ]);
 
@@ -77,7 +115,8 @@ describe('sweep', () => {
     const live = await db.sql`
       select count(*)::int as n from schedule_seats where schedule_id = ${show.scheduleId} and status = 'held' and hold_expires_at > now()`;
     expect(live[0]!.n).toBe(100);
-    const lost = await db.sql`select count(*)::int as n from orders where id = any(${ids}::bigint[]) and status = 'cancelled'`;
+    const lost =
+      await db.sql`select count(*)::int as n from orders where id = any(${ids}::bigint[]) and status = 'cancelled'`;
     expect(lost[0]!.n).toBe(20);
   });
 });

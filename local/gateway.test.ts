@@ -14,7 +14,8 @@ beforeAll(async () => {
   routes = loadRoutes();
 });
 
-const get = (url: string, headers: Record<string, string> = {}) => dispatch(routes, { method: 'GET', url, headers, body: Buffer.alloc(0) });
+const get = (url: string, headers: Record<string, string> = {}) =>
+  dispatch(routes, { method: 'GET', url, headers, body: Buffer.alloc(0) });
 
 describe('route table', () => {
   it('has a handler export for every route and a source file for every Lambda entry', () => {
@@ -28,7 +29,12 @@ describe('route table', () => {
 describe('event mapping (API Gateway HTTP API, payload 2.0)', () => {
   it('maps path and query parameters, headers and the route key', () => {
     const event = toEvent(
-      { method: 'GET', url: '/concerts/42?genre=rock&tag=a&tag=b', headers: { 'X-Trace': 'abc', Accept: 'application/json' }, body: Buffer.alloc(0) },
+      {
+        method: 'GET',
+        url: '/concerts/42?genre=rock&tag=a&tag=b',
+        headers: { 'X-Trace': 'abc', Accept: 'application/json' },
+        body: Buffer.alloc(0),
+      },
       { name: 'getConcert', path: '/concerts/{concertId}', method: 'GET' },
       { concertId: '42' },
     );
@@ -46,21 +52,58 @@ describe('event mapping (API Gateway HTTP API, payload 2.0)', () => {
 
   it('passes JSON bodies as text and binary bodies base64-encoded', () => {
     const route = { name: 'x', path: '/x', method: 'POST' };
-    const json = toEvent({ method: 'POST', url: '/x', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"a":"한글"}') }, route, {});
-    const binary = toEvent({ method: 'POST', url: '/x', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 255, 1]) }, route, {});
+    const json = toEvent(
+      {
+        method: 'POST',
+        url: '/x',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from('{"a":"한글"}'),
+      },
+      route,
+      {},
+    );
+    const binary = toEvent(
+      {
+        method: 'POST',
+        url: '/x',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.from([0, 255, 1]),
+      },
+      route,
+      {},
+    );
 
     expect(json).toMatchObject({ body: '{"a":"한글"}', isBase64Encoded: false });
-    expect(binary).toMatchObject({ body: Buffer.from([0, 255, 1]).toString('base64'), isBase64Encoded: true });
+    expect(binary).toMatchObject({
+      body: Buffer.from([0, 255, 1]).toString('base64'),
+      isBase64Encoded: true,
+    });
   });
 
   it('passes verified claims the way the JWT authorizer does (arrays flattened)', async () => {
     let seen: Record<string, string> | undefined;
-    const spy = [{ ...routes.find((r) => r.name === 'listMyOrders')!, handler: async (e: any) => ((seen = e.requestContext.authorizer.jwt.claims), { statusCode: 200 }) }];
+    const spy = [
+      {
+        ...routes.find((r) => r.name === 'listMyOrders')!,
+        handler: async (e: any) => ((seen = e.requestContext.authorizer.jwt.claims), { statusCode: 200 }),
+      },
+    ];
     const token = await issueToken({ sub: 'u-1', admin: true, email: 'a@b.c' });
 
-    await dispatch(spy as never, { method: 'GET', url: '/me/orders', headers: { authorization: `Bearer ${token}` }, body: Buffer.alloc(0) });
+    await dispatch(spy as never, {
+      method: 'GET',
+      url: '/me/orders',
+      headers: { authorization: `Bearer ${token}` },
+      body: Buffer.alloc(0),
+    });
 
-    expect(seen).toMatchObject({ sub: 'u-1', 'cognito:groups': '[admin]', email: 'a@b.c', iss: ISSUER, aud: LOCAL_AUDIENCE });
+    expect(seen).toMatchObject({
+      sub: 'u-1',
+      'cognito:groups': '[admin]',
+      email: 'a@b.c',
+      iss: ISSUER,
+      aud: LOCAL_AUDIENCE,
+    });
   });
 });
 
@@ -84,8 +127,20 @@ describe('bearer tokens', () => {
   it('refuses a token signed by another key, with HS256 or with alg none', async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256');
     expect((await exportJWK(publicKey)).kty).toBe('RSA');
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'local-1' }).setSubject('a').setIssuer(ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').sign(privateKey);
-    const hs256 = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('a').setIssuer(ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').sign(new TextEncoder().encode('x'.repeat(32)));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'local-1' })
+      .setSubject('a')
+      .setIssuer(ISSUER)
+      .setAudience(LOCAL_AUDIENCE)
+      .setExpirationTime('1h')
+      .sign(privateKey);
+    const hs256 = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('a')
+      .setIssuer(ISSUER)
+      .setAudience(LOCAL_AUDIENCE)
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('x'.repeat(32)));
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'a', iss: ISSUER, aud: LOCAL_AUDIENCE, exp: Math.floor(Date.now() / 1000) + 3600 })}.`;
 
@@ -117,10 +172,19 @@ describe('bearer tokens', () => {
 describe('unknown routes and methods', () => {
   it('answers 404 problem+json for an unknown path and 405 with Allow for a wrong method', async () => {
     const missing = await get('/nope');
-    const wrongMethod = await dispatch(routes, { method: 'DELETE', url: '/concerts', headers: {}, body: Buffer.alloc(0) });
+    const wrongMethod = await dispatch(routes, {
+      method: 'DELETE',
+      url: '/concerts',
+      headers: {},
+      body: Buffer.alloc(0),
+    });
 
     expect([missing.statusCode, JSON.parse(missing.body!).code]).toEqual([404, 'NOT_FOUND']);
-    expect([wrongMethod.statusCode, JSON.parse(wrongMethod.body!).code, wrongMethod.headers?.allow]).toEqual([405, 'METHOD_NOT_ALLOWED', 'GET']);
+    expect([wrongMethod.statusCode, JSON.parse(wrongMethod.body!).code, wrongMethod.headers?.allow]).toEqual([
+      405,
+      'METHOD_NOT_ALLOWED',
+      'GET',
+    ]);
   });
 
   it('never serves /dev routes from the deployed route set', async () => {

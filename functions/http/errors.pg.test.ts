@@ -16,29 +16,51 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const snapshot = async () =>
-  (await api.sql`select (select count(*) from orders)::int as orders, (select count(*) from concerts)::int as concerts`)[0];
+  (
+    await api.sql`select (select count(*) from orders)::int as orders, (select count(*) from concerts)::int as concerts`
+  )[0];
 
 describe('bad input gets a 4xx problem document and changes nothing', () => {
   it('malformed JSON → 400 MALFORMED_JSON', async () => {
     const before = await snapshot();
-    const res = await api.request('POST', '/orders', { token: fan, rawBody: '{"scheduleId": 1,', headers: { 'content-type': 'application/json' } });
+    const res = await api.request('POST', '/orders', {
+      token: fan,
+      rawBody: '{"scheduleId": 1,',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toBe('application/problem+json');
-    expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status: 400, detail: expect.any(String), code: 'MALFORMED_JSON' });
+    expect(res.body).toMatchObject({
+      type: expect.any(String),
+      title: expect.any(String),
+      status: 400,
+      detail: expect.any(String),
+      code: 'MALFORMED_JSON',
+    });
     expect(await snapshot()).toEqual(before);
   });
 
   it('wrong content type → 415, oversized body → 413', async () => {
-    const text = await api.request('POST', '/orders', { token: fan, rawBody: 'scheduleId=1', headers: { 'content-type': 'text/plain' } });
+    const text = await api.request('POST', '/orders', {
+      token: fan,
+      rawBody: 'scheduleId=1',
+      headers: { 'content-type': 'text/plain' },
+    });
     const none = await api.request('POST', '/orders', { token: fan, rawBody: '{}' });
-    const huge = await api.request('POST', '/orders', { token: fan, body: { scheduleId: 1, seatIds: [1], pad: 'x'.repeat(70_000) } });
+    const huge = await api.request('POST', '/orders', {
+      token: fan,
+      body: { scheduleId: 1, seatIds: [1], pad: 'x'.repeat(70_000) },
+    });
     expect([text.status, text.body.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
     expect([none.status, none.body.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
     expect([huge.status, huge.body.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
   });
 
   it('schema violations → 400 VALIDATION_FAILED listing the bad fields', async () => {
-    const res = await api.request('POST', '/orders', { token: fan, body: { scheduleId: 'one', seatIds: [-1, 1.5] } });
+    const res = await api.request('POST', '/orders', {
+      token: fan,
+      body: { scheduleId: 'one', seatIds: [-1, 1.5] },
+    });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(res.body.errors.length).toBeGreaterThan(0);
@@ -46,7 +68,10 @@ describe('bad input gets a 4xx problem document and changes nothing', () => {
   });
 
   it('a client never sends a price: an order with a price field is refused', async () => {
-    const res = await api.request('POST', '/orders', { token: fan, body: { scheduleId: show.scheduleId, seatIds: [show.seatIds[0]], totalAmount: '1.00' } });
+    const res = await api.request('POST', '/orders', {
+      token: fan,
+      body: { scheduleId: show.scheduleId, seatIds: [show.seatIds[0]], totalAmount: '1.00' },
+    });
     expect([res.status, res.body.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 
@@ -90,9 +115,17 @@ describe('large responses', () => {
     const big = await createShow(api.sql, { rows: 20, seatsPerRow: 50 });
     const plain = await api.request('GET', `/schedules/${big.scheduleId}/seats`);
     const { handlerModules } = await import('../../local/handlers');
-    const handler = handlerModules['http/catalog']!.getSeatMap as (e: unknown, c: unknown) => Promise<{ body: string; headers: Record<string, string>; isBase64Encoded?: boolean }>;
+    const handler = handlerModules['http/catalog']!.getSeatMap as (
+      e: unknown,
+      c: unknown,
+    ) => Promise<{ body: string; headers: Record<string, string>; isBase64Encoded?: boolean }>;
     const zipped = await handler(
-      { rawPath: '/x', headers: { 'accept-encoding': 'gzip, br' }, pathParameters: { scheduleId: String(big.scheduleId) }, requestContext: { http: { method: 'GET' } } },
+      {
+        rawPath: '/x',
+        headers: { 'accept-encoding': 'gzip, br' },
+        pathParameters: { scheduleId: String(big.scheduleId) },
+        requestContext: { http: { method: 'GET' } },
+      },
       { awsRequestId: 'r' },
     );
     const { gunzipSync } = await import('node:zlib');

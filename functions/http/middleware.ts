@@ -56,7 +56,8 @@ export function httpHandler<R extends RouteDef>(route: R, fn: (request: HttpRequ
     .use(problemDetails())
     .handler(async (event) => {
       // who may call comes before what they sent: a stranger learns nothing about validation
-      const identity = route.auth === 'customer' || route.auth === 'admin' ? authorize(route, event) : undefined;
+      const identity =
+        route.auth === 'customer' || route.auth === 'admin' ? authorize(route, event) : undefined;
       const parsed = parseRequest(route, event);
       const db = getSql();
       const caller = identity && { ...identity, id: await ensureUser(db, identity) };
@@ -196,7 +197,8 @@ export function header(event: HttpEvent, name: string): string | undefined {
 function authorize(route: RouteDef, event: HttpEvent): Omit<Caller, 'id'> & Identity {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   const sub = claims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0) throw new AppError('UNAUTHORIZED', 'A valid bearer token is required');
+  if (typeof sub !== 'string' || sub.length === 0)
+    throw new AppError('UNAUTHORIZED', 'A valid bearer token is required');
   const isAdmin = groupsOf(claims).includes('admin');
   if (route.auth === 'admin' && !isAdmin) throw new AppError('FORBIDDEN', 'This route is for administrators');
   return {
