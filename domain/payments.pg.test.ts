@@ -179,7 +179,7 @@ describe('payment webhooks', () => {
     expect((await getOrder(orderId)).status).toBe('paid');
   });
 
-  it('applies five concurrent distinct events for one payment into one consistent state', async () => {
+  it('applies concurrent success, failure and success events of one payment into one consistent state', async () => {
     const { orderId, payment } = await payableOrder(1);
     const events = [
       event(payment.id, '50000.00'),
@@ -191,7 +191,8 @@ describe('payment webhooks', () => {
     const outcomes = await Promise.all(events.map((e) => applyPaymentEvent(api.sql, 'card', e as never)));
 
     const order = await getOrder(orderId);
-    if (order.status === 'paid') expect(outcomes).toContain('paid');
+    if (order.status === 'paid')
+      expect(outcomes.filter((o) => o === 'paid' || o === 'paid_late')).toHaveLength(1);
     else expect(order.status).toBe('cancelled');
   });
 
@@ -382,7 +383,7 @@ describe('cancelling paid orders', () => {
   it('cancelling a schedule cancels unpaid orders and refunds paid ones', async () => {
     const other = await createShow(api.sql, { rows: 2, seatsPerRow: 5, price: 1000 });
     const buyer = await api.token('schedule-buyer');
-    const unpaid = await api.request('POST', '/orders', {
+    const _unpaid = await api.request('POST', '/orders', {
       token: buyer,
       body: { scheduleId: other.scheduleId, seatIds: [other.seatIds[0]] },
     });

@@ -64,25 +64,39 @@ describe('payment processor', () => {
   });
 
   it('applies an event once when the processor dies before commit and SQS redelivers it', async () => {
-    await api.sql`update orders set status = 'awaiting_payment', hold_expires_at = now() + interval '5 minutes' where id = ${orderId}`;
-    const [second] =
-      await api.sql`insert into payments (order_id, provider, amount, status) values (${orderId}, 'card', 10, 'fail') returning id`;
-    const event = { ...success('p-crash'), event: { ...success('p-crash').event, paymentId: second!.id } };
+    const show = await createShow(api.sql, { rows: 1, seatsPerRow: 2, price: 10 });
+    const fan = await api.token('crash-fan');
+    const order = await api.request('POST', '/orders', {
+      token: fan,
+      body: { scheduleId: show.scheduleId, seatIds: [show.seatIds[0]] },
+    });
+    const payment = await api.request('POST', `/orders/${order.body.id}/payments`, {
+      token: fan,
+      body: { provider: 'card' },
+    });
+    const base = success('p-crash');
+    const event = { ...base, event: { ...base.event, paymentId: payment.body.id } };
     const spy = vi.spyOn(payments, 'setWebhookOutcome').mockRejectedValueOnce(new Error('container killed'));
 
     // a batch whose every record failed fails the invocation: SQS redelivers all of it
     await expect(invoke([record('m1', event)])).rejects.toThrow(/All records failed/);
     const [afterCrash] =
       await api.sql`select count(*)::int as n from webhook_events where event_id = 'p-crash'`;
+    const [orderAfterCrash] = await api.sql`select status from orders where id = ${order.body.id}`;
     expect(spy).toHaveBeenCalledTimes(1);
     spy.mockRestore();
     const redelivered = await invoke([record('m1', event)]);
+    const again = await invoke([record('m2', event)]);
 
     expect(afterCrash!.n).toBe(0);
+    expect(orderAfterCrash!.status).toBe('awaiting_payment');
     expect(redelivered).toEqual({ batchItemFailures: [] });
-    const [events] = await api.sql`select count(*)::int as n from webhook_events where event_id = 'p-crash'`;
-    expect(events!.n).toBe(1);
-    const refunds = await api.sql`select count(*)::int as n from payments where refund_of = ${second!.id}`;
-    expect(refunds[0]!.n).toBe(1);
+    expect(again).toEqual({ batchItemFailures: [] });
+    const [events] =
+      await api.sql`select count(*)::int as n, min(outcome) as outcome from webhook_events where event_id = 'p-crash'`;
+    expect(events).toEqual({ n: 1, outcome: 'paid' });
+    const [paidEvents] =
+      await api.sql`select count(*)::int as n from outbox where detail_type = 'order.paid' and (detail->>'orderId')::bigint = ${order.body.id}`;
+    expect(paidEvents!.n).toBe(1);
   });
 });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { HttpEvent } from '../functions/http/middleware';
 import { routeEntries } from '../functions/routes';
 import { dispatch, loadRoutes, toEvent } from './gateway';
 import { initLocalIssuer, issueToken, LOCAL_AUDIENCE } from './jwt';
@@ -85,7 +86,10 @@ describe('event mapping (API Gateway HTTP API, payload 2.0)', () => {
     const spy = [
       {
         ...routes.find((r) => r.name === 'listMyOrders')!,
-        handler: async (e: any) => ((seen = e.requestContext.authorizer.jwt.claims), { statusCode: 200 }),
+        handler: async (e: HttpEvent) => {
+          seen = e.requestContext.authorizer.jwt.claims as Record<string, string>;
+          return { statusCode: 200 };
+        },
       },
     ];
     const token = await issueToken({ sub: 'u-1', admin: true, email: 'a@b.c' });

@@ -57,7 +57,10 @@ export async function createShow(
     select id, row_label as "rowLabel" from seats where venue_id = ${venue.id} order by row_label, number
   `;
   const rows: Record<string, number[]> = {};
-  for (const s of seats) (rows[s.rowLabel] ??= []).push(s.id);
+  for (const s of seats) {
+    rows[s.rowLabel] ??= [];
+    rows[s.rowLabel]!.push(s.id);
+  }
   return {
     concertId: concert.id,
     venueId: venue.id,

@@ -56,12 +56,10 @@ const events = (n: number): DomainEvent[] =>
 
 describe('EventBridgePublisher', () => {
   it('sends entries in batches of at most 10 with Source, DetailType and Detail', async () => {
-    eventBridge
-      .on(PutEventsCommand)
-      .callsFake((input) => ({
-        FailedEntryCount: 0,
-        Entries: input.Entries.map((_: unknown, i: number) => ({ EventId: `e${i}` })),
-      }));
+    eventBridge.on(PutEventsCommand).callsFake((input) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_: unknown, i: number) => ({ EventId: `e${i}` })),
+    }));
     const publisher = new EventBridgePublisher(
       'ticketing-bus',
       new EventBridgeClient({ region: 'ap-northeast-2' }),

@@ -12,7 +12,6 @@ import type { z } from 'zod';
 import { type Db, getSql, inTx } from '../../db/client';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency';
 import { ensureUser, type Identity } from '../../db/users';
-import { getConfig } from '../../domain/config';
 import { AppError } from '../../domain/errors';
 import { logger, metrics } from '../observability';
 import type { RouteDef } from '../routes';
