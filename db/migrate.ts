@@ -59,3 +59,24 @@ export async function migrate(sql: Sql, dir = defaultMigrationsDir): Promise<Mig
     return { applied: done, skipped: migrations.length - done.length };
   }) as Promise<MigrationResult>;
 }
+
+/**
+ * The application's database login (AWS): created or re-passworded by the deploy-time migration
+ * function from the secret RDS Proxy also holds, with only the privileges the service needs.
+ */
+export async function ensureAppRole(sql: Sql, user: string, password: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(user)) throw new Error(`Refusing an unusual role name: ${user}`);
+  // ALTER ROLE takes no bind parameters; the literal is quoted by PostgreSQL itself
+  const [{ literal }] = (await sql`select quote_literal(${password}) as literal`) as unknown as [
+    { literal: string },
+  ];
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    const [exists] = await tx`select 1 from pg_roles where rolname = ${user}`;
+    if (!exists) await tx.unsafe(`create role ${user} login`);
+    await tx.unsafe(`alter role ${user} with login password ${literal}`);
+    await tx.unsafe(`grant usage on schema public to ${user}`);
+    await tx.unsafe(`grant select, insert, update, delete on all tables in schema public to ${user}`);
+    await tx.unsafe(`grant usage, select on all sequences in schema public to ${user}`);
+  });
+}
