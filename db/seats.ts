@@ -204,15 +204,29 @@ export async function findCandidateBlocks(
   filter: BlockFilter,
   limit: number,
 ): Promise<CandidateBlock[]> {
+  const matches = db`
+    ss.schedule_id = ${scheduleId} and ${isFree(db)}
+    ${filter.section ? db`and seat.section = ${filter.section}` : db``}
+    ${filter.seatType ? db`and seat.seat_type = ${filter.seatType}` : db``}
+    ${filter.maxPrice !== undefined ? db`and ss.price <= ${filter.maxPrice}` : db``}
+  `;
   return db<CandidateBlock[]>`
-    with free as (
+    with best_rows as (
+      -- only the best rows that could hold the block at all: the window functions below then
+      -- look at a few hundred seats instead of the whole venue
+      select seat.section, seat.row_label
+      from schedule_seats ss join seats seat on seat.id = ss.seat_id
+      where ${matches}
+      group by seat.section, seat.row_label
+      having count(*) >= ${quantity}
+      order by min(seat.rank), seat.section, seat.row_label
+      limit ${Math.max(8, Math.ceil(limit / 2))}
+    ), free as (
       select seat.id as seat_id, seat.section, seat.row_label, seat.number, seat.rank,
              seat.number - row_number() over (partition by seat.section, seat.row_label order by seat.number) as grp
       from schedule_seats ss join seats seat on seat.id = ss.seat_id
-      where ss.schedule_id = ${scheduleId} and ${isFree(db)}
-        ${filter.section ? db`and seat.section = ${filter.section}` : db``}
-        ${filter.seatType ? db`and seat.seat_type = ${filter.seatType}` : db``}
-        ${filter.maxPrice !== undefined ? db`and ss.price <= ${filter.maxPrice}` : db``}
+      join best_rows b on b.section = seat.section and b.row_label = seat.row_label
+      where ${matches}
     ), runs as (
       select section, row_label, grp, min(number) as lo, max(number) as hi
       from free group by section, row_label, grp

@@ -34,7 +34,9 @@ const policyStatementsOf = (t: Template, roleLogicalId: string) => {
   const policies = t.findResources('AWS::IAM::Policy') as Resources;
   return Object.values(policies)
     .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleLogicalId))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    .flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
 };
 const actionsOf = (t: Template, fnName: string) => {
   const fn = functionByName(t, fnName);
@@ -49,7 +51,9 @@ describe('both environments', () => {
   });
 
   it('route every entry of the route table, and nothing else (no /dev route)', () => {
-    const routes = Object.values(dev.api.findResources('AWS::ApiGatewayV2::Route') as Resources).map((r) => r.Properties.RouteKey).sort();
+    const routes = Object.values(dev.api.findResources('AWS::ApiGatewayV2::Route') as Resources)
+      .map((r) => r.Properties.RouteKey)
+      .sort();
     expect(routes).toEqual(deployedRoutes.map(([, r]) => `${r.method} ${r.path}`).sort());
     expect(routes.some((k: string) => k.includes('/dev'))).toBe(false);
   });
@@ -59,7 +63,10 @@ describe('both environments', () => {
     for (const [, route] of deployedRoutes) {
       const deployed = routes.find((r) => r.Properties.RouteKey === `${route.method} ${route.path}`)!;
       const secured = route.auth === 'customer' || route.auth === 'admin';
-      expect([route.path, deployed.Properties.AuthorizationType ?? 'NONE']).toEqual([route.path, secured ? 'JWT' : 'NONE']);
+      expect([route.path, deployed.Properties.AuthorizationType ?? 'NONE']).toEqual([
+        route.path,
+        secured ? 'JWT' : 'NONE',
+      ]);
     }
     dev.api.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
@@ -70,9 +77,13 @@ describe('both environments', () => {
   it('make one arm64 Node.js function per route plus the background functions', () => {
     const fns = Object.values(dev.api.findResources('AWS::Lambda::Function') as Resources);
     // CDK's own helpers (the trigger provider, log retention) are not ours
-    const ours = fns.filter((f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'ticketing');
+    const ours = fns.filter(
+      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'ticketing',
+    );
     expect(ours.length).toBe(deployedRoutes.length + 4);
-    expect(ours.every((f) => f.Properties.Runtime === 'nodejs24.x' && f.Properties.Architectures[0] === 'arm64')).toBe(true);
+    expect(
+      ours.every((f) => f.Properties.Runtime === 'nodejs24.x' && f.Properties.Architectures[0] === 'arm64'),
+    ).toBe(true);
   });
 
   it('wire the payment queue to a DLQ after 5 receives, with visibility ≥ 6× the processor timeout', () => {
@@ -104,7 +115,9 @@ describe('both environments', () => {
     }
     // no wildcard actions anywhere
     const all = Object.values(dev.api.findResources('AWS::IAM::Policy') as Resources).flatMap((p) =>
-      (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) =>
+        Array.isArray(s.Action) ? s.Action : [s.Action],
+      ),
     );
     expect(all.filter((a) => a === '*' || a.endsWith(':*'))).toEqual([]);
   });
@@ -133,7 +146,10 @@ describe('both environments', () => {
 
   it('invoke the sweeper and the relay every minute, and migrate on deploy', () => {
     const schedules = Object.values(dev.api.findResources('AWS::Scheduler::Schedule') as Resources);
-    expect(schedules.map((s) => s.Properties.ScheduleExpression)).toEqual(['rate(1 minute)', 'rate(1 minute)']);
+    expect(schedules.map((s) => s.Properties.ScheduleExpression)).toEqual([
+      'rate(1 minute)',
+      'rate(1 minute)',
+    ]);
     const targets = schedules.map((s) => JSON.stringify(s.Properties.Target.Arn));
     expect(targets.some((t) => t.includes(functionByName(dev.api, 'sweeper').id))).toBe(true);
     dev.api.resourceCountIs('Custom::Trigger', 1);
