@@ -132,9 +132,9 @@ export async function lockUserInSchedule(
   tx: Tx,
   userId: number,
   scheduleId: number,
-): Promise<{ status: string; started: boolean } | undefined> {
-  const [row] = await tx<{ status: string; started: boolean }[]>`
-    select s.status, s.start_at <= now() as started,
+): Promise<{ status: string; started: boolean; singleSeatRule: boolean } | undefined> {
+  const [row] = await tx<{ status: string; started: boolean; singleSeatRule: boolean }[]>`
+    select s.status, s.start_at <= now() as started, s.single_seat_rule as "singleSeatRule",
            pg_advisory_xact_lock(hashtextextended('hold:' || ${userId}::text || ':' || s.id::text, 0)) is null as locked
     from schedules s where s.id = ${scheduleId}
   `;

@@ -180,6 +180,8 @@ export interface BlockFilter {
   section?: string;
   seatType?: string;
   maxPrice?: number;
+  /** Only this row (a pick that holds the row's lock looks again with fresh data). */
+  row?: { section: string; rowLabel: string };
 }
 
 export interface CandidateBlock {
@@ -209,6 +211,7 @@ export async function findCandidateBlocks(
     ${filter.section ? db`and seat.section = ${filter.section}` : db``}
     ${filter.seatType ? db`and seat.seat_type = ${filter.seatType}` : db``}
     ${filter.maxPrice !== undefined ? db`and ss.price <= ${filter.maxPrice}` : db``}
+    ${filter.row ? db`and seat.section = ${filter.row.section} and seat.row_label = ${filter.row.rowLabel}` : db``}
   `;
   return db<CandidateBlock[]>`
     with best_rows as (
@@ -270,4 +273,51 @@ export async function bookSeatsOfItems(tx: Tx, orderId: number, itemIds: number[
     where id in (select schedule_seat_id from order_items where id = any(${itemIds}::bigint[]))
   `;
   return result.count;
+}
+
+/**
+ * Free seats that taking `seatIds` would leave alone: both neighbours taken (or a row end) and
+ * one of them among the picked seats. Seats are numbered 1..n without gaps in each row.
+ */
+export async function singleSeatsLeftBy(tx: Tx, scheduleId: number, seatIds: number[]): Promise<number[]> {
+  const rows = await tx<{ seatId: number }[]>`
+    with touched as (
+      select distinct section, row_label from seats where id = any(${seatIds}::bigint[])
+    ), row_seats as (
+      select seat.id, seat.section, seat.row_label, seat.number,
+             seat.id = any(${seatIds}::bigint[]) as picked, ${isFree(tx)} as free
+      from schedule_seats ss
+      join seats seat on seat.id = ss.seat_id
+      join touched t on t.section = seat.section and t.row_label = seat.row_label
+      where ss.schedule_id = ${scheduleId}
+    ), after as (
+      select id, free and not picked as free_after,
+             coalesce(lag(free and not picked) over w, false) as left_free,
+             coalesce(lead(free and not picked) over w, false) as right_free,
+             coalesce(lag(picked) over w, false) or coalesce(lead(picked) over w, false) as beside_pick
+      from row_seats
+      window w as (partition by section, row_label order by number)
+    )
+    select id as "seatId" from after
+    where free_after and not left_free and not right_free and beside_pick
+    order by id
+  `;
+  return rows.map((r) => r.seatId);
+}
+
+/**
+ * Claims a row of a schedule for one best-available pick at a time, without waiting: two picks
+ * in one row, each deciding from the same snapshot, could together strand a seat between them.
+ * Held until the transaction ends.
+ */
+export async function tryLockRow(
+  tx: Tx,
+  scheduleId: number,
+  section: string,
+  rowLabel: string,
+): Promise<boolean> {
+  const [row] = await tx<{ locked: boolean }[]>`
+    select pg_try_advisory_xact_lock(hashtextextended('row:' || ${scheduleId}::text || ':' || ${section} || ':' || ${rowLabel}, 0)) as locked
+  `;
+  return row!.locked;
 }

@@ -1,17 +1,24 @@
-import { type Db, inTx } from '../db/client';
+import { type Db, inTx, type Tx } from '../db/client';
 import * as seats from '../db/seats';
 import { AppError } from './errors';
 import { type BookingLimits, checkUserMayHold, holdLockedSeats, type PlacedOrder } from './orders';
 
 const CANDIDATES = 24;
+/** Searches before SOLD_OUT while other picks hold the candidate rows; a real sell-out ends at once. */
+const ROUNDS = 10;
 
 class BlockTaken extends Error {}
 
 /**
  * "N best seats": the server picks `quantity` adjacent seats in one row and holds them exactly
- * like an explicit pick. Candidates are claimed with SKIP LOCKED, so a rush of picks spreads over
- * free blocks instead of queueing behind each other; a row where another pick is working is left
- * for the next best row, which also keeps concurrent picks from stranding single seats there.
+ * like an explicit pick.
+ *
+ * Under a rush, picks spread over rows instead of queueing: a pick claims a row with a
+ * non-blocking row lock (another pick working in that row sends it to the next best row), looks
+ * at that row again with fresh data, and claims its block with SKIP LOCKED (explicit picks do not
+ * take row locks). One pick per row at a time is also what keeps concurrent picks from stranding
+ * single seats between them. Blocks that would strand a seat are taken only when no candidate row
+ * offers one that does not.
  */
 export async function placeBestAvailable(
   db: Db,
@@ -24,7 +31,7 @@ export async function placeBestAvailable(
   }
   return inTx(db, async (tx) => {
     await checkUserMayHold(tx, userId, input.scheduleId, input.quantity, limits);
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       const candidates = await seats.findCandidateBlocks(
         tx,
         input.scheduleId,
@@ -33,26 +40,52 @@ export async function placeBestAvailable(
         CANDIDATES,
       );
       if (candidates.length === 0) break;
-      const busyRows = new Set<string>();
-      for (const block of candidates) {
-        const row = `${block.section}\u0000${block.rowLabel}`;
-        if (busyRows.has(row) && round === 0) continue;
-        try {
-          return await tx.savepoint(async (sp) => {
-            const locked = await seats.lockBlockSkipLocked(sp, input.scheduleId, block.seatIds);
-            // rolling back the savepoint releases the rows this attempt did lock
-            if (locked.length !== block.seatIds.length || locked.some((s) => !s.free)) throw new BlockTaken();
-            return holdLockedSeats(sp, userId, input.scheduleId, locked, limits.holdTtlSeconds);
-          });
-        } catch (error) {
-          if (!(error instanceof BlockTaken)) throw error;
-          busyRows.add(row);
+      // rows in order of their best block; rows whose blocks all strand a seat go last
+      const rows = [...new Map(candidates.map((c) => [`${c.section}\u0000${c.rowLabel}`, c])).values()];
+      for (const allowStranding of [false, true]) {
+        for (const row of rows.filter((r) => r.strands === allowStranding)) {
+          const placed = await tryRow(tx, userId, input, row, allowStranding, limits);
+          if (placed) return placed;
         }
       }
+      // every candidate row is busy with another pick: give it a moment to commit
+      await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 5 * (round + 1)));
     }
+    const filtered = input.section || input.seatType || input.maxPrice !== undefined;
     throw new AppError(
       'SOLD_OUT',
-      `No ${input.quantity} adjacent seats are available${input.section || input.seatType || input.maxPrice !== undefined ? ' with these filters' : ''}`,
+      `No ${input.quantity} adjacent seats are available${filtered ? ' with these filters' : ''}`,
     );
   });
+}
+
+async function tryRow(
+  tx: Tx,
+  userId: number,
+  input: { scheduleId: number; quantity: number; section?: string; seatType?: string; maxPrice?: number },
+  row: seats.CandidateBlock,
+  allowStranding: boolean,
+  limits: BookingLimits,
+): Promise<PlacedOrder | undefined> {
+  if (!(await seats.tryLockRow(tx, input.scheduleId, row.section, row.rowLabel))) return undefined;
+  const fresh = await seats.findCandidateBlocks(
+    tx,
+    input.scheduleId,
+    input.quantity,
+    { ...input, row: { section: row.section, rowLabel: row.rowLabel } },
+    CANDIDATES,
+  );
+  for (const block of fresh.filter((b) => allowStranding || !b.strands)) {
+    try {
+      return await tx.savepoint(async (sp) => {
+        const locked = await seats.lockBlockSkipLocked(sp, input.scheduleId, block.seatIds);
+        // an explicit pick may hold one of these seats; rolling back releases what this attempt locked
+        if (locked.length !== block.seatIds.length || locked.some((s) => !s.free)) throw new BlockTaken();
+        return holdLockedSeats(sp, userId, input.scheduleId, locked, limits.holdTtlSeconds);
+      });
+    } catch (error) {
+      if (!(error instanceof BlockTaken)) throw error;
+    }
+  }
+  return undefined;
 }

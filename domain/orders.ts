@@ -44,7 +44,7 @@ export async function placeOrder(
     throw new AppError('SEAT_LIMIT_EXCEEDED', `At most ${limits.maxSeatsPerOrder} seats per order`);
   }
   return inTx(db, async (tx) => {
-    await checkUserMayHold(tx, userId, input.scheduleId, input.seatIds.length, limits);
+    const schedule = await checkUserMayHold(tx, userId, input.scheduleId, input.seatIds.length, limits);
     const locked = await seats.lockSeats(tx, input.scheduleId, input.seatIds);
     if (locked.length !== input.seatIds.length) {
       const found = new Set(locked.map((s) => s.seatId));
@@ -57,6 +57,18 @@ export async function placeOrder(
       throw new AppError('SEAT_UNAVAILABLE', 'Some seats are no longer available', {
         seatIds: taken.map((s) => s.seatId).sort((a, b) => a - b),
       });
+    }
+    if (schedule.singleSeatRule) {
+      const stranded = await seats.singleSeatsLeftBy(tx, input.scheduleId, input.seatIds);
+      if (stranded.length) {
+        throw new AppError(
+          'SINGLE_SEAT_GAP',
+          'This pick would leave a single empty seat that nobody can buy with a neighbour',
+          {
+            seatIds: stranded,
+          },
+        );
+      }
     }
     return holdLockedSeats(tx, userId, input.scheduleId, locked, limits.holdTtlSeconds);
   });
@@ -82,6 +94,7 @@ export async function checkUserMayHold(
       `At most ${limits.maxSeatsPerUser} seats per customer in one schedule (you hold or own ${owned})`,
     );
   }
+  return schedule;
 }
 
 /** Writes the hold for seats already locked and checked free. */

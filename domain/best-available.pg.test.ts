@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApi, type TestApi } from '../test/api';
+import { createShow, invariantViolations } from '../test/fixtures';
+
+let api: TestApi;
+let admin: string;
+
+beforeAll(async () => {
+  api = await createTestApi({ MAX_SEATS_PER_ORDER: '6', MAX_SEATS_PER_USER: '1000' });
+  admin = await api.adminToken();
+});
+afterAll(async () => {
+  expect(await invariantViolations(api.sql)).toEqual({});
+  await api.close();
+});
+
+const pick = async (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  api.request('POST', '/orders', { token, body, headers });
+const numbersOf = async (orderBody: { items: { number: number; rowLabel: string }[] }) =>
+  orderBody.items.map((i) => `${i.rowLabel}-${i.number}`);
+
+/** A venue with explicit sections so filters have something to choose between. */
+async function hall(
+  sections: {
+    section: string;
+    rows: { rowLabel: string; seats: number; seatType: string; basePrice: number }[];
+  }[],
+  noSingleSeatGaps = false,
+) {
+  const concert = (
+    await api.request('POST', '/admin/concerts', { token: admin, body: { title: 'BA', artist: 'BA' } })
+  ).body;
+  const venue = (
+    await api.request('POST', '/admin/venues', { token: admin, body: { name: 'BA Hall', sections } })
+  ).body;
+  const start = new Date(Date.now() + 86_400_000);
+  const schedule = (
+    await api.request('POST', '/admin/schedules', {
+      token: admin,
+      body: {
+        concertId: concert.id,
+        venueId: venue.id,
+        startAt: start.toISOString(),
+        endAt: new Date(start.getTime() + 3600_000).toISOString(),
+        noSingleSeatGaps,
+      },
+    })
+  ).body;
+  return schedule.id as number;
+}
+
+describe('best available (quantity)', () => {
+  it('picks adjacent seats in the best row, nearest the centre', async () => {
+    const scheduleId = await hall([
+      {
+        section: 'A',
+        rows: [
+          { rowLabel: '1', seats: 10, seatType: 's', basePrice: 10 },
+          { rowLabel: '2', seats: 10, seatType: 's', basePrice: 10 },
+        ],
+      },
+    ]);
+    const fan = await api.token('ba-1');
+
+    const first = await pick(fan, { scheduleId, quantity: 2 });
+    const second = await pick(fan, { scheduleId, quantity: 3 });
+
+    expect(first.status).toBe(201);
+    expect(await numbersOf(first.body)).toEqual(['1-5', '1-6']);
+    expect(first.body).toMatchObject({ status: 'created', totalAmount: '20.00' });
+    // every block of 3 left in row 1 (within 1-1..1-4 and 1-7..1-10) strands one seat: row 2's centre wins
+    expect(await numbersOf(second.body)).toEqual(['2-4', '2-5', '2-6']);
+  });
+
+  it('never strands a single seat when another block of the row avoids it', async () => {
+    const scheduleId = await hall([
+      { section: 'A', rows: [{ rowLabel: '1', seats: 10, seatType: 's', basePrice: 10 }] },
+    ]);
+    const fans = await Promise.all(Array.from({ length: 5 }, (_, i) => api.token(`seq-${i}`)));
+
+    const results = [];
+    for (const fan of fans) results.push(await pick(fan, { scheduleId, quantity: 2 }));
+
+    // stranding a seat anywhere would make a later pair impossible: all five pairs must fit
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+    expect((await pick(fans[0]!, { scheduleId, quantity: 1 })).body.code).toBe('SOLD_OUT');
+  });
+
+  it('fills three rows with 30 concurrent pairs: no collisions, no deadlocks, no more stranded seats than one at a time', async () => {
+    const rows = ['1', '2', '3'].map((rowLabel) => ({ rowLabel, seats: 20, seatType: 's', basePrice: 10 }));
+    const concurrent = await hall([{ section: 'A', rows }]);
+    const sequential = await hall([{ section: 'A', rows }]);
+    const fans = await Promise.all(Array.from({ length: 30 }, (_, i) => api.token(`rush-pair-${i}`)));
+
+    const results = await Promise.all(fans.map((fan) => pick(fan, { scheduleId: concurrent, quantity: 2 })));
+    for (const fan of fans) await pick(fan, { scheduleId: sequential, quantity: 2 });
+
+    expect(results.filter((r) => r.status >= 500)).toEqual([]);
+    expect(results.every((r) => r.status === 201 || r.body.code === 'SOLD_OUT')).toBe(true);
+    const won = results.filter((r) => r.status === 201);
+    const seats = won.flatMap((r) => r.body.items.map((i: { seatId: number }) => i.seatId));
+    expect(new Set(seats).size).toBe(seats.length);
+    for (const r of won) {
+      const [a, b] = r.body.items;
+      expect([a.rowLabel, Math.abs(a.number - b.number)]).toEqual([b.rowLabel, 1]);
+    }
+    const freeAfter = async (scheduleId: number) =>
+      (
+        await api.sql`
+          with s as (
+            select seat.row_label, seat.number, ss.status = 'available' as free
+            from schedule_seats ss join seats seat on seat.id = ss.seat_id where ss.schedule_id = ${scheduleId}
+          ), w as (
+            select free, coalesce(lag(free) over x, false) as l, coalesce(lead(free) over x, false) as r
+            from s window x as (partition by row_label order by number)
+          )
+          select count(*) filter (where free)::int as free, count(*) filter (where free and not l and not r)::int as lonely from w`
+      )[0]!;
+    const [mine, baseline] = [await freeAfter(concurrent), await freeAfter(sequential)];
+    // SOLD_OUT only once no pair was left: every seat still free is a lonely one
+    expect(mine.free).toBe(mine.lonely);
+    expect(mine.free).toBe(60 - 2 * won.length);
+    // centre-first picks of pairs leave the odd seat at each row end; concurrency adds none
+    expect(mine.lonely).toBeLessThanOrEqual(baseline.lonely);
+  });
+
+  it('honours section, seat type and price filters, and answers SOLD_OUT when no block fits', async () => {
+    const scheduleId = await hall([
+      { section: 'Floor', rows: [{ rowLabel: '1', seats: 4, seatType: 'vip', basePrice: 200 }] },
+      { section: 'Balcony', rows: [{ rowLabel: 'B1', seats: 6, seatType: 'std', basePrice: 50 }] },
+    ]);
+    const fan = await api.token('filters');
+
+    const balcony = await pick(fan, { scheduleId, quantity: 2, section: 'Balcony' });
+    const vip = await pick(fan, { scheduleId, quantity: 2, seatType: 'vip' });
+    const cheap = await pick(fan, { scheduleId, quantity: 2, maxPrice: '60' });
+    const tooMany = await pick(fan, { scheduleId, quantity: 5, section: 'Floor' });
+    const nothing = await pick(fan, { scheduleId, quantity: 2, maxPrice: 10 });
+
+    expect(balcony.body.items.every((i: { section: string }) => i.section === 'Balcony')).toBe(true);
+    expect(vip.body.items.every((i: { section: string }) => i.section === 'Floor')).toBe(true);
+    expect(cheap.body.items.every((i: { price: string }) => i.price === '50.00')).toBe(true);
+    expect([tooMany.status, tooMany.body.code]).toEqual([409, 'SOLD_OUT']);
+    expect([nothing.status, nothing.body.code]).toEqual([409, 'SOLD_OUT']);
+  });
+
+  it('applies the same limits, sales rules and idempotency as explicit picks', async () => {
+    const show = await createShow(api.sql, { rows: 2, seatsPerRow: 10 });
+    const fan = await api.token('ba-limits');
+
+    const tooMany = await pick(fan, { scheduleId: show.scheduleId, quantity: 7 });
+    const first = await pick(
+      fan,
+      { scheduleId: show.scheduleId, quantity: 2 },
+      { 'idempotency-key': 'ba-k' },
+    );
+    const replay = await pick(
+      fan,
+      { scheduleId: show.scheduleId, quantity: 2 },
+      { 'idempotency-key': 'ba-k' },
+    );
+    const unknown = await pick(fan, { scheduleId: 999999, quantity: 2 });
+    const mixed = await pick(fan, { scheduleId: show.scheduleId, quantity: 2, seatIds: [1] });
+
+    expect([tooMany.status, tooMany.body.code]).toEqual([422, 'SEAT_LIMIT_EXCEEDED']);
+    expect(replay.body).toEqual(first.body);
+    expect(unknown.status).toBe(404);
+    expect(mixed.status).toBe(400);
+  });
+});
+
+describe('explicit picks under the single-seat rule', () => {
+  it('refuses a pick that strands one seat when the schedule enables the rule, and allows it otherwise', async () => {
+    const strict = await hall(
+      [{ section: 'A', rows: [{ rowLabel: '1', seats: 6, seatType: 's', basePrice: 10 }] }],
+      true,
+    );
+    const lenient = await hall(
+      [{ section: 'A', rows: [{ rowLabel: '1', seats: 6, seatType: 's', basePrice: 10 }] }],
+      false,
+    );
+    const seatsOf = async (id: number) =>
+      (await api.request('GET', `/schedules/${id}/seats`)).body.seats.map(
+        (s: { seatId: number }) => s.seatId,
+      );
+    const [s1, s2, s3] = await seatsOf(strict);
+    const [l1, l2, l3] = await seatsOf(lenient);
+    const fan = await api.token('gap-fan');
+
+    const stranding = await pick(fan, { scheduleId: strict, seatIds: [s2, s3] });
+    const fine = await pick(fan, { scheduleId: strict, seatIds: [s1, s2] });
+    const allowed = await pick(fan, { scheduleId: lenient, seatIds: [l2, l3] });
+
+    expect([stranding.status, stranding.body.code, stranding.body.seatIds]).toEqual([
+      422,
+      'SINGLE_SEAT_GAP',
+      [s1],
+    ]);
+    expect(fine.status).toBe(201);
+    expect(allowed.status).toBe(201);
+    void l1;
+  });
+});
