@@ -113,20 +113,6 @@ export async function itemsOfOrder(tx: Tx, orderId: number): Promise<ItemRow[]> 
   `;
 }
 
-/**
- * Seats the user holds or owns in a schedule: live items of orders that are paid or whose hold
- * has not lapsed. Callers serialise one user's orders per schedule first (holdUserLock).
- */
-export async function seatsOfUserInSchedule(tx: Tx, userId: number, scheduleId: number): Promise<number> {
-  const [row] = await tx<{ n: number }[]>`
-    select count(*)::int as n
-    from orders o join order_items oi on oi.order_id = o.id
-    where o.user_id = ${userId} and o.schedule_id = ${scheduleId} and oi.status in ('held', 'booked')
-      and (o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and o.hold_expires_at > now()))
-  `;
-  return row!.n;
-}
-
 /** Checks the schedule and takes a per-(user, schedule) transaction lock for the seat limit. */
 export async function lockUserInSchedule(
   tx: Tx,

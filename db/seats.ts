@@ -103,51 +103,110 @@ export async function lockSeatsOfOrder(
   `;
 }
 
+export interface HoldResult {
+  /** Requested seats that belong to the schedule (the rest are not part of it). */
+  foundSeatIds: number[];
+  /** Requested seats someone else has. */
+  takenSeatIds: number[];
+  /** Seats the user already holds or owns in the schedule, before this order. */
+  owned: number;
+  /** The new order: only when every check passed. */
+  order: import('./orders').OrderView | null;
+  expiredOrderIds: number[];
+}
+
 /**
- * One statement for the whole hold, once the seats are locked: expire the orders whose lapsed holds
- * are being taken, create the order, hold the seats, create the items.
+ * The whole hold in one statement — one round trip while the seat locks are held, which is what
+ * decides throughput when a thousand fans want the same seats:
+ *
+ * 1. lock the requested seats in id order (concurrent multi-seat orders cannot deadlock) and see
+ *    which are free — a lapsed hold is free;
+ * 2. count the user's live seats in the schedule (the caller took the per-user lock in an earlier
+ *    statement, so this snapshot already sees the user's other orders);
+ * 3. only if every seat is in the schedule and free and the user stays within `maxSeatsPerUser`:
+ *    expire the orders whose lapsed holds are taken, create the order, hold the seats, create the
+ *    items — and return the order as the API shows it.
+ *
+ * When a check fails nothing is written and the result says why.
  */
-export async function writeHold(
+export async function holdSeats(
   tx: Tx,
   input: {
     userId: number;
     scheduleId: number;
-    scheduleSeatIds: number[];
-    lapsedOrderIds: number[];
+    seatIds: number[];
     ttlSeconds: number;
+    maxSeatsPerUser: number;
   },
-): Promise<{ orderId: number; expiredOrderIds: number[] }> {
-  const [row] = await tx<{ orderId: number; expiredOrderIds: number[] }[]>`
-    with expired as (
+): Promise<HoldResult> {
+  const n = input.seatIds.length;
+  const [row] = await tx<(Omit<HoldResult, 'order'> & { order: HoldResult['order'] })[]>`
+    with locked as materialized (
+      select ss.id, ss.seat_id, ss.price, ${isFree(tx)} as free,
+             case when ss.status <> 'available' and ${isFree(tx)} then ss.order_id end as lapsed_order_id
+      from schedule_seats ss
+      where ss.schedule_id = ${input.scheduleId} and ss.seat_id = any(${input.seatIds}::bigint[])
+      order by ss.id
+      for update
+    ), owned as (
+      select count(*)::int as n
+      from orders o join order_items oi on oi.order_id = o.id
+      where o.user_id = ${input.userId} and o.schedule_id = ${input.scheduleId} and oi.status in ('held', 'booked')
+        and (o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and o.hold_expires_at > now()))
+    ), verdict as (
+      select count(*) = ${n} and bool_and(free) and (select n from owned) + ${n} <= ${input.maxSeatsPerUser} as ok
+      from locked
+    ), expired as (
       update orders set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
-      where id = any(${input.lapsedOrderIds}::bigint[]) and status in ('created', 'awaiting_payment')
+      where id in (select lapsed_order_id from locked) and (select ok from verdict)
+        and status in ('created', 'awaiting_payment') and hold_expires_at <= now()
       returning id
+    ), expired_events as (
+      insert into outbox (detail_type, detail)
+      select 'order.expired', jsonb_build_object('orderId', id, 'reason', 'seat taken after the hold lapsed') from expired
     ), expired_items as (
       update order_items set status = 'cancelled', updated_at = now()
       where order_id in (select id from expired) and status = 'held'
-      returning schedule_seat_id
+      returning 1
     ), new_order as (
       insert into orders (user_id, schedule_id, total_amount, hold_expires_at)
       select ${input.userId}, ${input.scheduleId}, sum(price), now() + make_interval(secs => ${input.ttlSeconds})
-      from schedule_seats
+      from locked
       -- referencing expired_items makes the old items cancelled before new ones are inserted
-      where id = any(${input.scheduleSeatIds}::bigint[]) and (select count(*) from expired_items) >= 0
-      returning id, hold_expires_at
+      having (select ok from verdict) and (select count(*) from expired_items) >= 0
+      returning id, user_id, schedule_id, status, total_amount, hold_expires_at, created_at
     ), held as (
       update schedule_seats ss
       set status = 'held', hold_expires_at = o.hold_expires_at, order_id = o.id, version = ss.version + 1
       from new_order o
-      where ss.id = any(${input.scheduleSeatIds}::bigint[])
-      returning ss.id, ss.price, o.id as order_id
+      where ss.id in (select id from locked)
+      returning ss.id, ss.seat_id, ss.price, o.id as order_id
     ), items as (
       insert into order_items (order_id, schedule_seat_id, price)
-      select order_id, id, price from held
-      returning 1
+      select order_id, id, price from held order by id
+      returning id, schedule_seat_id, price, status
     )
-    select (select id from new_order) as "orderId",
-           coalesce((select array_agg(id) from expired), '{}') as "expiredOrderIds",
-           (select count(*) from items) as "itemCount"
+    select
+      coalesce((select array_agg(seat_id order by seat_id) from locked), '{}') as "foundSeatIds",
+      coalesce((select array_agg(seat_id order by seat_id) from locked where not free), '{}') as "takenSeatIds",
+      (select n from owned) as owned,
+      coalesce((select array_agg(id) from expired), '{}') as "expiredOrderIds",
+      (select json_build_object(
+         'id', o.id, 'userId', o.user_id, 'scheduleId', o.schedule_id, 'status', o.status,
+         'totalAmount', o.total_amount::text, 'holdExpiresAt', o.hold_expires_at, 'createdAt', o.created_at,
+         'items', (select json_agg(json_build_object(
+                     'id', i.id, 'seatId', seat.id, 'section', seat.section, 'rowLabel', seat.row_label,
+                     'number', seat.number, 'price', i.price::text, 'status', i.status) order by i.id)
+                   from items i join held h on h.id = i.schedule_seat_id join seats seat on seat.id = h.seat_id),
+         'payments', '[]'::json)
+       from new_order o) as "order"
   `;
+  const order = row!.order;
+  if (order) {
+    // json timestamps come back as text; the API speaks Date → ISO-8601 UTC like everywhere else
+    order.holdExpiresAt = order.holdExpiresAt && new Date(order.holdExpiresAt);
+    order.createdAt = new Date(order.createdAt);
+  }
   return row!;
 }
 
@@ -246,22 +305,6 @@ export async function findCandidateBlocks(
     group by b.section, b.row_label, b.start, b.strands
     order by b.strands, score, b.section, b.row_label, b.start
     limit ${limit}
-  `;
-}
-
-/** Locks the seats of a block, skipping any another transaction is working on. */
-export async function lockBlockSkipLocked(
-  tx: Tx,
-  scheduleId: number,
-  seatIds: number[],
-): Promise<LockedSeat[]> {
-  return tx<LockedSeat[]>`
-    select ss.id, ss.seat_id as "seatId", ${isFree(tx)} as free,
-           case when ss.status <> 'available' and ${isFree(tx)} then ss.order_id end as "lapsedOrderId"
-    from schedule_seats ss
-    where ss.schedule_id = ${scheduleId} and ss.seat_id = any(${seatIds}::bigint[])
-    order by ss.id
-    for update skip locked
   `;
 }
 

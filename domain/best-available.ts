@@ -1,7 +1,7 @@
 import { type Db, inTx, type Tx } from '../db/client';
 import * as seats from '../db/seats';
 import { AppError } from './errors';
-import { type BookingLimits, checkUserMayHold, holdLockedSeats, type PlacedOrder } from './orders';
+import { type BookingLimits, lockUserInSchedule, type PlacedOrder, placedOrThrow } from './orders';
 
 const CANDIDATES = 24;
 /** Searches before SOLD_OUT while other picks hold the candidate rows; a real sell-out ends at once. */
@@ -30,7 +30,7 @@ export async function placeBestAvailable(
     throw new AppError('SEAT_LIMIT_EXCEEDED', `At most ${limits.maxSeatsPerOrder} seats per order`);
   }
   return inTx(db, async (tx) => {
-    await checkUserMayHold(tx, userId, input.scheduleId, input.quantity, limits);
+    await lockUserInSchedule(tx, userId, input.scheduleId);
     for (let round = 0; round < ROUNDS; round++) {
       const candidates = await seats.findCandidateBlocks(
         tx,
@@ -76,16 +76,25 @@ async function tryRow(
     CANDIDATES,
   );
   for (const block of fresh.filter((b) => allowStranding || !b.strands)) {
-    try {
-      return await tx.savepoint(async (sp) => {
-        const locked = await seats.lockBlockSkipLocked(sp, input.scheduleId, block.seatIds);
-        // an explicit pick may hold one of these seats; rolling back releases what this attempt locked
-        if (locked.length !== block.seatIds.length || locked.some((s) => !s.free)) throw new BlockTaken();
-        return holdLockedSeats(sp, userId, input.scheduleId, locked, limits.holdTtlSeconds);
+    const result = await tx
+      .savepoint(async (sp) => {
+        const held = await seats.holdSeats(sp, {
+          userId,
+          scheduleId: input.scheduleId,
+          seatIds: block.seatIds,
+          ttlSeconds: limits.holdTtlSeconds,
+          maxSeatsPerUser: limits.maxSeatsPerUser,
+        });
+        // an explicit pick took one of these seats: roll back to release what this attempt locked
+        if (!held.order && held.takenSeatIds.length) throw new BlockTaken();
+        return held;
+      })
+      .catch((error) => {
+        if (error instanceof BlockTaken) return undefined;
+        throw error;
       });
-    } catch (error) {
-      if (!(error instanceof BlockTaken)) throw error;
-    }
+    // held, or refused for a reason another block cannot fix (the seat limit)
+    if (result) return placedOrThrow(result, block.seatIds, limits);
   }
   return undefined;
 }

@@ -222,7 +222,8 @@ describe('POST /orders/{id}/cancel', () => {
     });
     expect(partial.status).toBe(200);
     expect(partial.body).toMatchObject({ status: 'created', totalAmount: '200.00' });
-    expect((await order(other, { scheduleId: c.scheduleId, seatIds: [c.seatIds[0]] })).status).toBe(201);
+    const resold = await order(other, { scheduleId: c.scheduleId, seatIds: [c.seatIds[0]] });
+    expect(resold.status).toBe(201);
 
     const rest = await api.request('POST', `/orders/${placed.body.id}/cancel`, { token: fan });
     expect(rest.body.status).toBe('cancelled');

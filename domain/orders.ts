@@ -44,78 +44,68 @@ export async function placeOrder(
     throw new AppError('SEAT_LIMIT_EXCEEDED', `At most ${limits.maxSeatsPerOrder} seats per order`);
   }
   return inTx(db, async (tx) => {
-    const schedule = await checkUserMayHold(tx, userId, input.scheduleId, input.seatIds.length, limits);
-    const locked = await seats.lockSeats(tx, input.scheduleId, input.seatIds);
-    if (locked.length !== input.seatIds.length) {
-      const found = new Set(locked.map((s) => s.seatId));
-      throw new AppError('SEATS_NOT_IN_SCHEDULE', 'Some seats are not part of this schedule', {
-        seatIds: input.seatIds.filter((id) => !found.has(id)),
-      });
-    }
-    const taken = locked.filter((s) => !s.free);
-    if (taken.length) {
-      throw new AppError('SEAT_UNAVAILABLE', 'Some seats are no longer available', {
-        seatIds: taken.map((s) => s.seatId).sort((a, b) => a - b),
-      });
-    }
-    if (schedule.singleSeatRule) {
-      const stranded = await seats.singleSeatsLeftBy(tx, input.scheduleId, input.seatIds);
-      if (stranded.length) {
-        throw new AppError(
-          'SINGLE_SEAT_GAP',
-          'This pick would leave a single empty seat that nobody can buy with a neighbour',
-          {
-            seatIds: stranded,
-          },
-        );
-      }
-    }
-    return holdLockedSeats(tx, userId, input.scheduleId, locked, limits.holdTtlSeconds);
+    const schedule = await lockUserInSchedule(tx, userId, input.scheduleId);
+    if (schedule.singleSeatRule) await refuseStrandingPick(tx, input.scheduleId, input.seatIds);
+    const result = await seats.holdSeats(tx, {
+      userId,
+      scheduleId: input.scheduleId,
+      seatIds: input.seatIds,
+      ttlSeconds: limits.holdTtlSeconds,
+      maxSeatsPerUser: limits.maxSeatsPerUser,
+    });
+    return placedOrThrow(result, input.seatIds, limits);
   });
 }
 
-/** The schedule is on sale and the user stays within the per-user limit (serialised per user). */
-export async function checkUserMayHold(
-  tx: Tx,
-  userId: number,
-  scheduleId: number,
-  count: number,
-  limits: BookingLimits,
-) {
+/** Checks the schedule is on sale and serialises this user's orders in it (for the seat limit). */
+export async function lockUserInSchedule(tx: Tx, userId: number, scheduleId: number) {
   const schedule = await orders.lockUserInSchedule(tx, userId, scheduleId);
   if (!schedule) throw notFound('Schedule', scheduleId);
   if (schedule.status !== 'sales_open' || schedule.started) {
     throw new AppError('SALES_CLOSED', 'This schedule is not on sale');
   }
-  const owned = await orders.seatsOfUserInSchedule(tx, userId, scheduleId);
-  if (owned + count > limits.maxSeatsPerUser) {
-    throw new AppError(
-      'SEAT_LIMIT_EXCEEDED',
-      `At most ${limits.maxSeatsPerUser} seats per customer in one schedule (you hold or own ${owned})`,
-    );
-  }
   return schedule;
 }
 
-/** Writes the hold for seats already locked and checked free. */
-export async function holdLockedSeats(
-  tx: Tx,
-  userId: number,
-  scheduleId: number,
-  locked: seats.LockedSeat[],
-  ttlSeconds: number,
-): Promise<PlacedOrder> {
-  const lapsedOrderIds = [...new Set(locked.flatMap((s) => (s.lapsedOrderId ? [s.lapsedOrderId] : [])))];
-  const { orderId, expiredOrderIds } = await seats.writeHold(tx, {
-    userId,
-    scheduleId,
-    scheduleSeatIds: locked.map((s) => s.id),
-    lapsedOrderIds,
-    ttlSeconds,
+/** The order a successful hold created, or the error that explains why there is none. */
+export function placedOrThrow(
+  result: seats.HoldResult,
+  seatIds: number[],
+  limits: BookingLimits,
+): PlacedOrder {
+  if (result.order) return { order: result.order, expiredOrderIds: result.expiredOrderIds };
+  if (result.foundSeatIds.length !== seatIds.length) {
+    const found = new Set(result.foundSeatIds);
+    throw new AppError('SEATS_NOT_IN_SCHEDULE', 'Some seats are not part of this schedule', {
+      seatIds: seatIds.filter((id) => !found.has(id)),
+    });
+  }
+  if (result.owned + seatIds.length > limits.maxSeatsPerUser) {
+    throw new AppError(
+      'SEAT_LIMIT_EXCEEDED',
+      `At most ${limits.maxSeatsPerUser} seats per customer in one schedule (you hold or own ${result.owned})`,
+    );
+  }
+  throw new AppError('SEAT_UNAVAILABLE', 'Some seats are no longer available', {
+    seatIds: result.takenSeatIds,
   });
-  for (const id of expiredOrderIds) await recordEvent(tx, 'order.expired', { orderId: id });
-  const order = await orders.findOrderView(tx, orderId);
-  return { order: order!, expiredOrderIds };
+}
+
+/** Schedules with the single-seat rule refuse explicit picks that leave one seat alone. */
+async function refuseStrandingPick(tx: Tx, scheduleId: number, seatIds: number[]) {
+  const locked = await seats.lockSeats(tx, scheduleId, seatIds);
+  // unknown or taken seats get their own, more useful error from the hold itself
+  if (locked.length !== seatIds.length || locked.some((s) => !s.free)) return;
+  const stranded = await seats.singleSeatsLeftBy(tx, scheduleId, seatIds);
+  if (stranded.length) {
+    throw new AppError(
+      'SINGLE_SEAT_GAP',
+      'This pick would leave a single empty seat that nobody can buy with a neighbour',
+      {
+        seatIds: stranded,
+      },
+    );
+  }
 }
 
 /** The order if the caller may see it: its owner, or an admin. Anyone else gets a 404. */

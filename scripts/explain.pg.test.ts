@@ -21,7 +21,7 @@ describe('hot query plans on a 50,000-seat schedule', () => {
       expect.arrayContaining([
         'seat map',
         'availability',
-        'hold: lock seats',
+        'hold',
         'best available: candidate blocks',
         'sweeper batch',
         'schedule report',

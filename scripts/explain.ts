@@ -64,7 +64,17 @@ export async function explainHotQueries(url: string, scheduleId: number): Promis
     const cases: [string, (tx: Tx) => Promise<unknown>][] = [
       ['seat map', (tx) => seats.seatMapJson(tx, scheduleId)],
       ['availability', (tx) => seats.availabilityBySection(tx, scheduleId)],
-      ['hold: lock seats', (tx) => seats.lockSeats(tx, scheduleId, sample!.seatIds)],
+      [
+        'hold',
+        (tx) =>
+          seats.holdSeats(tx, {
+            userId,
+            scheduleId,
+            seatIds: sample!.seatIds,
+            ttlSeconds: 300,
+            maxSeatsPerUser: 8,
+          }),
+      ],
       ['best available: candidate blocks', (tx) => seats.findCandidateBlocks(tx, scheduleId, 2, {}, 24)],
       ['sweeper batch', (tx) => expireLapsedBatch(tx, 1000)],
       ['schedule report', (tx) => scheduleReport(tx, scheduleId)],
