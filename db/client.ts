@@ -1,6 +1,6 @@
-import { Signer } from '@aws-sdk/rds-signer';
 import postgres from 'postgres';
 import { getConfig } from '../domain/config';
+import { rdsAuthToken } from './iam-token';
 
 /** ids are bigint in the schema and plain numbers in the API (safe below 2^53). */
 const bigintAsNumber = {
@@ -41,11 +41,6 @@ export function createSql(options: ClientOptions): Sql {
     onnotice: () => {},
   } as const;
   if (options.proxyHost) {
-    const signer = new Signer({
-      hostname: options.proxyHost,
-      port: 5432,
-      username: options.user ?? 'ticketing_app',
-    });
     return postgres({
       ...common,
       host: options.proxyHost,
@@ -54,7 +49,8 @@ export function createSql(options: ClientOptions): Sql {
       username: options.user,
       ssl: 'require',
       // A fresh token per connection: tokens live 15 minutes, connections may live longer.
-      password: () => signer.getAuthToken(),
+      password: () =>
+        rdsAuthToken({ hostname: options.proxyHost!, port: 5432, username: options.user ?? 'ticketing_app' }),
     }) as unknown as Sql;
   }
   if (!options.url) throw new Error('DATABASE_URL is not set');
@@ -87,4 +83,31 @@ export function setSql(sql: Sql | undefined): void {
 export function inTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if ('savepoint' in db) return fn(db as Tx);
   return (db as Sql).begin((tx) => fn(tx as unknown as Tx)) as Promise<T>;
+}
+
+/**
+ * Runs statements as one transaction in a single round trip: BEGIN, the statements and COMMIT are
+ * pipelined on one connection. For statements that decide everything themselves (they write
+ * nothing when a check fails), so that no answer is needed before the next one is sent. Inside a
+ * caller's transaction the statements simply run there, still pipelined.
+ */
+export async function pipelinedTx<T extends readonly unknown[]>(
+  db: Db,
+  statements: (c: Db) => { [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
+  if ('savepoint' in db) return (await Promise.all(statements(db))) as unknown as T;
+  const reserved = await (db as Sql).reserve();
+  try {
+    const results = await Promise.all([
+      reserved`begin`,
+      ...statements(reserved as unknown as Db),
+      reserved`commit`,
+    ]);
+    return results.slice(1, -1) as unknown as T;
+  } catch (error) {
+    await reserved`rollback`.catch(() => undefined);
+    throw error;
+  } finally {
+    reserved.release();
+  }
 }

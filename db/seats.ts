@@ -104,6 +104,8 @@ export async function lockSeatsOfOrder(
 }
 
 export interface HoldResult {
+  /** null: no such schedule. */
+  schedule: { onSale: boolean; singleSeatRule: boolean } | null;
   /** Requested seats that belong to the schedule (the rest are not part of it). */
   foundSeatIds: number[];
   /** Requested seats someone else has. */
@@ -129,18 +131,27 @@ export interface HoldResult {
  *
  * When a check fails nothing is written and the result says why.
  */
-export async function holdSeats(
-  tx: Tx,
-  input: {
-    userId: number;
-    scheduleId: number;
-    seatIds: number[];
-    ttlSeconds: number;
-    maxSeatsPerUser: number;
-  },
-): Promise<HoldResult> {
+export interface HoldInput {
+  userId: number;
+  scheduleId: number;
+  seatIds: number[];
+  ttlSeconds: number;
+  maxSeatsPerUser: number;
+  /** The caller checked the schedule's single-seat rule; otherwise such a schedule refuses here. */
+  singleSeatRuleChecked: boolean;
+}
+
+type HoldRow = Omit<HoldResult, 'order'> & { order: HoldResult['order'] };
+
+export async function holdSeats(tx: Db, input: HoldInput): Promise<HoldResult> {
+  const [row] = await holdSeatsStatement(tx, input);
+  return toHoldResult(row!);
+}
+
+/** The statement alone, for callers that pipeline it (see `pipelinedTx`). */
+export function holdSeatsStatement(tx: Db, input: HoldInput) {
   const n = input.seatIds.length;
-  const [row] = await tx<(Omit<HoldResult, 'order'> & { order: HoldResult['order'] })[]>`
+  return tx<HoldRow[]>`
     with locked as materialized (
       select ss.id, ss.seat_id, ss.price, ${isFree(tx)} as free,
              case when ss.status <> 'available' and ${isFree(tx)} then ss.order_id end as lapsed_order_id
@@ -153,8 +164,11 @@ export async function holdSeats(
       from orders o join order_items oi on oi.order_id = o.id
       where o.user_id = ${input.userId} and o.schedule_id = ${input.scheduleId} and oi.status in ('held', 'booked')
         and (o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and o.hold_expires_at > now()))
+    ), schedule as (
+      select status = 'sales_open' and start_at > now() as on_sale, single_seat_rule from schedules where id = ${input.scheduleId}
     ), verdict as (
-      select count(*) = ${n} and bool_and(free) and (select n from owned) + ${n} <= ${input.maxSeatsPerUser} as ok
+      select count(*) = ${n} and bool_and(free) and (select n from owned) + ${n} <= ${input.maxSeatsPerUser}
+             and coalesce((select on_sale and (${input.singleSeatRuleChecked} or not single_seat_rule) from schedule), false) as ok
       from locked
     ), expired as (
       update orders set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
@@ -187,6 +201,7 @@ export async function holdSeats(
       returning id, schedule_seat_id, price, status
     )
     select
+      (select json_build_object('onSale', on_sale, 'singleSeatRule', single_seat_rule) from schedule) as schedule,
       coalesce((select array_agg(seat_id order by seat_id) from locked), '{}') as "foundSeatIds",
       coalesce((select array_agg(seat_id order by seat_id) from locked where not free), '{}') as "takenSeatIds",
       (select n from owned) as owned,
@@ -201,13 +216,16 @@ export async function holdSeats(
          'payments', '[]'::json)
        from new_order o) as "order"
   `;
-  const order = row!.order;
+}
+
+export function toHoldResult(row: HoldRow): HoldResult {
+  const order = row.order;
   if (order) {
     // json timestamps come back as text; the API speaks Date → ISO-8601 UTC like everywhere else
     order.holdExpiresAt = order.holdExpiresAt && new Date(order.holdExpiresAt);
     order.createdAt = new Date(order.createdAt);
   }
-  return row!;
+  return row;
 }
 
 /** Puts seats back on sale. Only seats that still belong to `orderId` are touched. */

@@ -84,6 +84,8 @@ async function tryRow(
           seatIds: block.seatIds,
           ttlSeconds: limits.holdTtlSeconds,
           maxSeatsPerUser: limits.maxSeatsPerUser,
+          // the explicit-pick rule does not bind the server's own picks (they avoid strands anyway)
+          singleSeatRuleChecked: true,
         });
         // an explicit pick took one of these seats: roll back to release what this attempt locked
         if (!held.order && held.takenSeatIds.length) throw new BlockTaken();
@@ -94,7 +96,8 @@ async function tryRow(
         throw error;
       });
     // held, or refused for a reason another block cannot fix (the seat limit)
-    if (result) return placedOrThrow(result, block.seatIds, limits);
+    if (result)
+      return placedOrThrow(result, { scheduleId: input.scheduleId, seatIds: block.seatIds }, limits);
   }
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Every setting the service reads, validated once at start-up. The same names exist as
@@ -19,7 +19,7 @@ export const configSchema = z.object({
   PAYMENT_TTL_SECONDS: seconds(600),
   SWEEP_INTERVAL_SECONDS: seconds(60),
   MAX_SEATS_PER_ORDER: z.coerce.number().int().positive().max(100).default(8),
-  MAX_SEATS_PER_USER: z.coerce.number().int().positive().max(1000).default(8),
+  MAX_SEATS_PER_USER: z.coerce.number().int().positive().max(1_000_000).default(8),
   PG_WEBHOOK_SECRET: z.string().min(1).default('local-webhook-secret'),
   PAYMENT_QUEUE_URL: z.string().optional(),
   EVENT_BUS_NAME: z.string().optional(),

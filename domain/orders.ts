@@ -1,4 +1,4 @@
-import { type Db, inTx, type Tx } from '../db/client';
+import { type Db, inTx, pipelinedTx, type Tx } from '../db/client';
 import * as orders from '../db/orders';
 import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
@@ -43,19 +43,35 @@ export async function placeOrder(
   if (input.seatIds.length > limits.maxSeatsPerOrder) {
     throw new AppError('SEAT_LIMIT_EXCEEDED', `At most ${limits.maxSeatsPerOrder} seats per order`);
   }
-  return inTx(db, async (tx) => {
-    const schedule = await lockUserInSchedule(tx, userId, input.scheduleId);
-    if (schedule.singleSeatRule) await refuseStrandingPick(tx, input.scheduleId, input.seatIds);
-    const result = await seats.holdSeats(tx, {
-      userId,
-      scheduleId: input.scheduleId,
-      seatIds: input.seatIds,
-      ttlSeconds: limits.holdTtlSeconds,
-      maxSeatsPerUser: limits.maxSeatsPerUser,
+  const hold = {
+    userId,
+    scheduleId: input.scheduleId,
+    seatIds: input.seatIds,
+    ttlSeconds: limits.holdTtlSeconds,
+    maxSeatsPerUser: limits.maxSeatsPerUser,
+  };
+  // The rush path: the per-user lock and the hold statement, pipelined in one round trip.
+  const [, rows] = await pipelinedTx<[unknown, HoldRows]>(db, (c) => [
+    orders.lockUserForSchedule(c, userId, input.scheduleId),
+    seats.holdSeatsStatement(c, { ...hold, singleSeatRuleChecked: false }),
+  ]);
+  const result = seats.toHoldResult(rows[0]!);
+  if (!result.order && result.schedule?.onSale && result.schedule.singleSeatRule) {
+    // Schedules with the single-seat rule need a look at the row first: the slower path.
+    return inTx(db, async (tx) => {
+      await lockUserInSchedule(tx, userId, input.scheduleId);
+      await refuseStrandingPick(tx, input.scheduleId, input.seatIds);
+      return placedOrThrow(
+        await seats.holdSeats(tx, { ...hold, singleSeatRuleChecked: true }),
+        input,
+        limits,
+      );
     });
-    return placedOrThrow(result, input.seatIds, limits);
-  });
+  }
+  return placedOrThrow(result, input, limits);
 }
+
+type HoldRows = Awaited<ReturnType<typeof seats.holdSeatsStatement>>;
 
 /** Checks the schedule is on sale and serialises this user's orders in it (for the seat limit). */
 export async function lockUserInSchedule(tx: Tx, userId: number, scheduleId: number) {
@@ -70,10 +86,12 @@ export async function lockUserInSchedule(tx: Tx, userId: number, scheduleId: num
 /** The order a successful hold created, or the error that explains why there is none. */
 export function placedOrThrow(
   result: seats.HoldResult,
-  seatIds: number[],
+  { scheduleId, seatIds }: { scheduleId: number; seatIds: number[] },
   limits: BookingLimits,
 ): PlacedOrder {
   if (result.order) return { order: result.order, expiredOrderIds: result.expiredOrderIds };
+  if (!result.schedule) throw notFound('Schedule', scheduleId);
+  if (!result.schedule.onSale) throw new AppError('SALES_CLOSED', 'This schedule is not on sale');
   if (result.foundSeatIds.length !== seatIds.length) {
     const found = new Set(result.foundSeatIds);
     throw new AppError('SEATS_NOT_IN_SCHEDULE', 'Some seats are not part of this schedule', {

@@ -9,6 +9,15 @@ import type { Construct } from 'constructs';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** esbuild settings of every function; `npm run bench` bundles with the same ones. */
+export const BUNDLE = {
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  external: ['@aws-sdk/client-sqs', '@aws-sdk/client-eventbridge', '@aws-sdk/client-secrets-manager'],
+  // ESM bundles of CommonJS dependencies still call require()
+  banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
+};
+
 export interface TicketingFunctionProps {
   /** Path under functions/, without extension: `http/orders`. */
   file: string;
@@ -64,18 +73,13 @@ export class TicketingFunction extends nodejs.NodejsFunction {
       securityGroups: props.securityGroups,
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node24',
+        target: BUNDLE.target,
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        mainFields: ['module', 'main'],
-        externalModules: [
-          '@aws-sdk/client-sqs',
-          '@aws-sdk/client-eventbridge',
-          '@aws-sdk/client-secrets-manager',
-        ],
-        // ESM bundles of CommonJS dependencies still call require()
-        banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
+        mainFields: BUNDLE.mainFields,
+        externalModules: BUNDLE.external,
+        banner: BUNDLE.banner,
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

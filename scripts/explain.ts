@@ -73,6 +73,7 @@ export async function explainHotQueries(url: string, scheduleId: number): Promis
             seatIds: sample!.seatIds,
             ttlSeconds: 300,
             maxSeatsPerUser: 8,
+            singleSeatRuleChecked: true,
           }),
       ],
       ['best available: candidate blocks', (tx) => seats.findCandidateBlocks(tx, scheduleId, 2, {}, 24)],

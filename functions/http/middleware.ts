@@ -8,7 +8,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Db, getSql, inTx } from '../../db/client';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency';
 import { ensureUser, type Identity } from '../../db/users';
