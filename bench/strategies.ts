@@ -45,7 +45,7 @@ export const seedNaive: HoldStrategy = (sql, r) =>
         const [row] = await tx<{ id: number; status: string; price: string }[]>`
           select id, status, price from schedule_seats
           where schedule_id = ${r.scheduleId} and seat_id = ${seatId} for update`;
-        if (!row || row.status !== 'available') throw new Conflict();
+        if (row?.status !== 'available') throw new Conflict();
         rows.push(row);
       }
       const total = rows.reduce((n, s) => n + Number(s.price), 0);
