@@ -84,30 +84,3 @@ export function inTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if ('savepoint' in db) return fn(db as Tx);
   return (db as Sql).begin((tx) => fn(tx as unknown as Tx)) as Promise<T>;
 }
-
-/**
- * Runs statements as one transaction in a single round trip: BEGIN, the statements and COMMIT are
- * pipelined on one connection. For statements that decide everything themselves (they write
- * nothing when a check fails), so that no answer is needed before the next one is sent. Inside a
- * caller's transaction the statements simply run there, still pipelined.
- */
-export async function pipelinedTx<T extends readonly unknown[]>(
-  db: Db,
-  statements: (c: Db) => { [K in keyof T]: Promise<T[K]> },
-): Promise<T> {
-  if ('savepoint' in db) return (await Promise.all(statements(db))) as unknown as T;
-  const reserved = await (db as Sql).reserve();
-  try {
-    const results = await Promise.all([
-      reserved`begin`,
-      ...statements(reserved as unknown as Db),
-      reserved`commit`,
-    ]);
-    return results.slice(1, -1) as unknown as T;
-  } catch (error) {
-    await reserved`rollback`.catch(() => undefined);
-    throw error;
-  } finally {
-    reserved.release();
-  }
-}

@@ -26,6 +26,7 @@ describe('migrate', () => {
       '0001_schema.sql',
       '0002_database_settings.sql',
       '0003_idempotency_webhooks_outbox.sql',
+      '0004_hold_seats_function.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

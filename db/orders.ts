@@ -216,8 +216,3 @@ export async function itemsCancelledSince(tx: Tx, orderId: number, since: Date):
     order by id
   `;
 }
-
-/** Serialises one user's orders in one schedule (the seat limit), until the transaction ends. */
-export function lockUserForSchedule(db: Db, userId: number, scheduleId: number) {
-  return db`select pg_advisory_xact_lock(hashtextextended('hold:' || ${userId}::text || ':' || ${scheduleId}::text, 0)) is null as locked`;
-}

@@ -117,20 +117,6 @@ export interface HoldResult {
   expiredOrderIds: number[];
 }
 
-/**
- * The whole hold in one statement — one round trip while the seat locks are held, which is what
- * decides throughput when a thousand fans want the same seats:
- *
- * 1. lock the requested seats in id order (concurrent multi-seat orders cannot deadlock) and see
- *    which are free — a lapsed hold is free;
- * 2. count the user's live seats in the schedule (the caller took the per-user lock in an earlier
- *    statement, so this snapshot already sees the user's other orders);
- * 3. only if every seat is in the schedule and free and the user stays within `maxSeatsPerUser`:
- *    expire the orders whose lapsed holds are taken, create the order, hold the seats, create the
- *    items — and return the order as the API shows it.
- *
- * When a check fails nothing is written and the result says why.
- */
 export interface HoldInput {
   userId: number;
   scheduleId: number;
@@ -143,79 +129,17 @@ export interface HoldInput {
 
 type HoldRow = Omit<HoldResult, 'order'> & { order: HoldResult['order'] };
 
-export async function holdSeats(tx: Db, input: HoldInput): Promise<HoldResult> {
-  const [row] = await holdSeatsStatement(tx, input);
-  return toHoldResult(row!);
-}
-
-/** The statement alone, for callers that pipeline it (see `pipelinedTx`). */
-export function holdSeatsStatement(tx: Db, input: HoldInput) {
-  const n = input.seatIds.length;
-  return tx<HoldRow[]>`
-    with locked as materialized (
-      select ss.id, ss.seat_id, ss.price, ${isFree(tx)} as free,
-             case when ss.status <> 'available' and ${isFree(tx)} then ss.order_id end as lapsed_order_id
-      from schedule_seats ss
-      where ss.schedule_id = ${input.scheduleId} and ss.seat_id = any(${input.seatIds}::bigint[])
-      order by ss.id
-      for update
-    ), owned as (
-      select count(*)::int as n
-      from orders o join order_items oi on oi.order_id = o.id
-      where o.user_id = ${input.userId} and o.schedule_id = ${input.scheduleId} and oi.status in ('held', 'booked')
-        and (o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and o.hold_expires_at > now()))
-    ), schedule as (
-      select status = 'sales_open' and start_at > now() as on_sale, single_seat_rule from schedules where id = ${input.scheduleId}
-    ), verdict as (
-      select count(*) = ${n} and bool_and(free) and (select n from owned) + ${n} <= ${input.maxSeatsPerUser}
-             and coalesce((select on_sale and (${input.singleSeatRuleChecked} or not single_seat_rule) from schedule), false) as ok
-      from locked
-    ), expired as (
-      update orders set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
-      where id in (select lapsed_order_id from locked) and (select ok from verdict)
-        and status in ('created', 'awaiting_payment') and hold_expires_at <= now()
-      returning id
-    ), expired_events as (
-      insert into outbox (detail_type, detail)
-      select 'order.expired', jsonb_build_object('orderId', id, 'reason', 'seat taken after the hold lapsed') from expired
-    ), expired_items as (
-      update order_items set status = 'cancelled', updated_at = now()
-      where order_id in (select id from expired) and status = 'held'
-      returning 1
-    ), new_order as (
-      insert into orders (user_id, schedule_id, total_amount, hold_expires_at)
-      select ${input.userId}, ${input.scheduleId}, sum(price), now() + make_interval(secs => ${input.ttlSeconds})
-      from locked
-      -- referencing expired_items makes the old items cancelled before new ones are inserted
-      having (select ok from verdict) and (select count(*) from expired_items) >= 0
-      returning id, user_id, schedule_id, status, total_amount, hold_expires_at, created_at
-    ), held as (
-      update schedule_seats ss
-      set status = 'held', hold_expires_at = o.hold_expires_at, order_id = o.id, version = ss.version + 1
-      from new_order o
-      where ss.id in (select id from locked)
-      returning ss.id, ss.seat_id, ss.price, o.id as order_id
-    ), items as (
-      insert into order_items (order_id, schedule_seat_id, price)
-      select order_id, id, price from held order by id
-      returning id, schedule_seat_id, price, status
-    )
-    select
-      (select json_build_object('onSale', on_sale, 'singleSeatRule', single_seat_rule) from schedule) as schedule,
-      coalesce((select array_agg(seat_id order by seat_id) from locked), '{}') as "foundSeatIds",
-      coalesce((select array_agg(seat_id order by seat_id) from locked where not free), '{}') as "takenSeatIds",
-      (select n from owned) as owned,
-      coalesce((select array_agg(id) from expired), '{}') as "expiredOrderIds",
-      (select json_build_object(
-         'id', o.id, 'userId', o.user_id, 'scheduleId', o.schedule_id, 'status', o.status,
-         'totalAmount', o.total_amount::text, 'holdExpiresAt', o.hold_expires_at, 'createdAt', o.created_at,
-         'items', (select json_agg(json_build_object(
-                     'id', i.id, 'seatId', seat.id, 'section', seat.section, 'rowLabel', seat.row_label,
-                     'number', seat.number, 'price', i.price::text, 'status', i.status) order by i.id)
-                   from items i join held h on h.id = i.schedule_seat_id join seats seat on seat.id = h.seat_id),
-         'payments', '[]'::json)
-       from new_order o) as "order"
+/**
+ * The whole hold — per-user lock, seat locks in id order, checks, expiry of lapsed holders, order
+ * and items — in one call of `hold_seats` (db/migrations/0004_hold_seats_function.sql): one round
+ * trip, and a plan cached per connection. It writes nothing when a check fails and says why.
+ */
+export async function holdSeats(db: Db, input: HoldInput): Promise<HoldResult> {
+  const [row] = await db<{ hold: HoldRow }[]>`
+    select hold_seats(${input.userId}, ${input.scheduleId}, ${input.seatIds}::bigint[], ${input.ttlSeconds},
+                      ${input.maxSeatsPerUser}, ${input.singleSeatRuleChecked}) as hold
   `;
+  return toHoldResult(row!.hold);
 }
 
 export function toHoldResult(row: HoldRow): HoldResult {
@@ -381,4 +305,11 @@ export async function tryLockRow(
     select pg_try_advisory_xact_lock(hashtextextended('row:' || ${scheduleId}::text || ':' || ${section} || ':' || ${rowLabel}, 0)) as locked
   `;
   return row!.locked;
+}
+
+/** Waits for the row's pick lock (see `tryLockRow`): queueing behind the pick working there. */
+export async function lockRow(tx: Tx, scheduleId: number, section: string, rowLabel: string): Promise<void> {
+  await tx`
+    select pg_advisory_xact_lock(hashtextextended('row:' || ${scheduleId}::text || ':' || ${section} || ':' || ${rowLabel}, 0)) is null as locked
+  `;
 }

@@ -4,8 +4,8 @@ import { AppError } from './errors';
 import { type BookingLimits, lockUserInSchedule, type PlacedOrder, placedOrThrow } from './orders';
 
 const CANDIDATES = 24;
-/** Searches before SOLD_OUT while other picks hold the candidate rows; a real sell-out ends at once. */
-const ROUNDS = 10;
+/** Searches before SOLD_OUT when the rows we queued for filled up meanwhile; a real sell-out ends at once. */
+const ATTEMPTS = 4;
 
 class BlockTaken extends Error {}
 
@@ -13,12 +13,13 @@ class BlockTaken extends Error {}
  * "N best seats": the server picks `quantity` adjacent seats in one row and holds them exactly
  * like an explicit pick.
  *
- * Under a rush, picks spread over rows instead of queueing: a pick claims a row with a
- * non-blocking row lock (another pick working in that row sends it to the next best row), looks
- * at that row again with fresh data, and claims its block with SKIP LOCKED (explicit picks do not
- * take row locks). One pick per row at a time is also what keeps concurrent picks from stranding
- * single seats between them. Blocks that would strand a seat are taken only when no candidate row
- * offers one that does not.
+ * Under a rush, picks spread over rows instead of queueing on the same seats: a pick claims a row
+ * with a non-blocking row lock (another pick working there sends it to the next best row), looks
+ * at that row again with fresh data and holds its best block with the same statement as an
+ * explicit pick. Only when every candidate row is busy does it queue, behind the best one. One
+ * pick per row at a time is also what keeps concurrent picks from stranding single seats between
+ * them. Blocks that would strand a seat are taken only when no candidate row offers one that
+ * does not.
  */
 export async function placeBestAvailable(
   db: Db,
@@ -31,7 +32,7 @@ export async function placeBestAvailable(
   }
   return inTx(db, async (tx) => {
     await lockUserInSchedule(tx, userId, input.scheduleId);
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const candidates = await seats.findCandidateBlocks(
         tx,
         input.scheduleId,
@@ -44,12 +45,17 @@ export async function placeBestAvailable(
       const rows = [...new Map(candidates.map((c) => [`${c.section}\u0000${c.rowLabel}`, c])).values()];
       for (const allowStranding of [false, true]) {
         for (const row of rows.filter((r) => r.strands === allowStranding)) {
-          const placed = await tryRow(tx, userId, input, row, allowStranding, limits);
+          if (!(await seats.tryLockRow(tx, input.scheduleId, row.section, row.rowLabel))) continue;
+          const placed = await holdBestBlockInRow(tx, userId, input, row, limits);
           if (placed) return placed;
         }
       }
-      // every candidate row is busy with another pick: give it a moment to commit
-      await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 5 * (round + 1)));
+      // every candidate row is busy with another pick: queue behind the best one instead of
+      // searching again (a search costs more than the wait)
+      const best = rows[0]!;
+      await seats.lockRow(tx, input.scheduleId, best.section, best.rowLabel);
+      const placed = await holdBestBlockInRow(tx, userId, input, best, limits);
+      if (placed) return placed;
     }
     const filtered = input.section || input.seatType || input.maxPrice !== undefined;
     throw new AppError(
@@ -59,15 +65,14 @@ export async function placeBestAvailable(
   });
 }
 
-async function tryRow(
+/** With the row claimed: look at it again with fresh data and hold its best block. */
+async function holdBestBlockInRow(
   tx: Tx,
   userId: number,
   input: { scheduleId: number; quantity: number; section?: string; seatType?: string; maxPrice?: number },
   row: seats.CandidateBlock,
-  allowStranding: boolean,
   limits: BookingLimits,
 ): Promise<PlacedOrder | undefined> {
-  if (!(await seats.tryLockRow(tx, input.scheduleId, row.section, row.rowLabel))) return undefined;
   const fresh = await seats.findCandidateBlocks(
     tx,
     input.scheduleId,
@@ -75,7 +80,8 @@ async function tryRow(
     { ...input, row: { section: row.section, rowLabel: row.rowLabel } },
     CANDIDATES,
   );
-  for (const block of fresh.filter((b) => allowStranding || !b.strands)) {
+  // fresh is ordered best first, blocks that strand a seat after those that do not
+  for (const block of fresh) {
     const result = await tx
       .savepoint(async (sp) => {
         const held = await seats.holdSeats(sp, {

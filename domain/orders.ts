@@ -1,4 +1,4 @@
-import { type Db, inTx, pipelinedTx, type Tx } from '../db/client';
+import { type Db, inTx, type Tx } from '../db/client';
 import * as orders from '../db/orders';
 import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
@@ -50,12 +50,8 @@ export async function placeOrder(
     ttlSeconds: limits.holdTtlSeconds,
     maxSeatsPerUser: limits.maxSeatsPerUser,
   };
-  // The rush path: the per-user lock and the hold statement, pipelined in one round trip.
-  const [, rows] = await pipelinedTx<[unknown, HoldRows]>(db, (c) => [
-    orders.lockUserForSchedule(c, userId, input.scheduleId),
-    seats.holdSeatsStatement(c, { ...hold, singleSeatRuleChecked: false }),
-  ]);
-  const result = seats.toHoldResult(rows[0]!);
+  // The rush path: one call, one round trip (db/migrations/0004_hold_seats_function.sql).
+  const result = await seats.holdSeats(db, { ...hold, singleSeatRuleChecked: false });
   if (!result.order && result.schedule?.onSale && result.schedule.singleSeatRule) {
     // Schedules with the single-seat rule need a look at the row first: the slower path.
     return inTx(db, async (tx) => {
@@ -70,8 +66,6 @@ export async function placeOrder(
   }
   return placedOrThrow(result, input, limits);
 }
-
-type HoldRows = Awaited<ReturnType<typeof seats.holdSeatsStatement>>;
 
 /** Checks the schedule is on sale and serialises this user's orders in it (for the seat limit). */
 export async function lockUserInSchedule(tx: Tx, userId: number, scheduleId: number) {
