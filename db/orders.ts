@@ -170,17 +170,18 @@ export async function expireLapsedBatch(
       for update skip locked
     ), expired as (
       update orders set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
-      where id in (select distinct order_id from lapsed)
+      -- = any(array(...)): index look-ups for the batch, never a scan of the whole table
+      where id = any(array(select distinct order_id from lapsed))
         and status in ('created', 'awaiting_payment') and hold_expires_at <= now()
       returning id
     ), items as (
       update order_items set status = 'cancelled', updated_at = now()
-      where order_id in (select id from expired) and status = 'held'
+      where order_id = any(array(select id from expired)) and status = 'held'
       returning 1
     ), released as (
       update schedule_seats ss
       set status = 'available', hold_expires_at = null, order_id = null, version = ss.version + 1
-      from lapsed where ss.id = lapsed.id
+      where ss.id = any(array(select id from lapsed))
       returning 1
     )
     select (select count(*) from released)::int as seats,
@@ -200,7 +201,7 @@ export async function expireOrders(tx: Tx, orderIds: number[]): Promise<number[]
       returning id
     ), items as (
       update order_items set status = 'cancelled', updated_at = now()
-      where order_id in (select id from expired) and status = 'held'
+      where order_id = any(array(select id from expired)) and status = 'held'
       returning 1
     )
     select id, (select count(*) from items) as items from expired

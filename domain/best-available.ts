@@ -3,7 +3,9 @@ import * as seats from '../db/seats';
 import { AppError } from './errors';
 import { type BookingLimits, lockUserInSchedule, type PlacedOrder, placedOrThrow } from './orders';
 
-const CANDIDATES = 24;
+/** Rows looked at per pick, and blocks per row. */
+const CANDIDATE_ROWS = 40;
+const BLOCKS_PER_ROW = 12;
 /** Searches before SOLD_OUT when the rows we queued for filled up meanwhile; a real sell-out ends at once. */
 const ATTEMPTS = 4;
 
@@ -33,29 +35,37 @@ export async function placeBestAvailable(
   return inTx(db, async (tx) => {
     await lockUserInSchedule(tx, userId, input.scheduleId);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const candidates = await seats.findCandidateBlocks(
-        tx,
-        input.scheduleId,
-        input.quantity,
-        input,
-        CANDIDATES,
-      );
-      if (candidates.length === 0) break;
-      // rows in order of their best block; rows whose blocks all strand a seat go last
-      const rows = [...new Map(candidates.map((c) => [`${c.section}\u0000${c.rowLabel}`, c])).values()];
-      for (const allowStranding of [false, true]) {
-        for (const row of rows.filter((r) => r.strands === allowStranding)) {
-          if (!(await seats.tryLockRow(tx, input.scheduleId, row.section, row.rowLabel))) continue;
-          const placed = await holdBestBlockInRow(tx, userId, input, row, limits);
-          if (placed) return placed;
-        }
+      const rows = await seats.candidateRows(tx, input.scheduleId, input.quantity, input, CANDIDATE_ROWS);
+      if (rows.length === 0) break;
+      // claim free rows best first; a row whose every block would strand a seat is kept in reserve
+      const reserve: seats.CandidateBlock[] = [];
+      for (const row of rows) {
+        if (!(await seats.tryLockRow(tx, input.scheduleId, row.section, row.rowLabel))) continue;
+        const blocks = await blocksInRow(tx, input, row);
+        const placed = await holdFirst(
+          tx,
+          userId,
+          input,
+          blocks.filter((b) => !b.strands),
+          limits,
+        );
+        if (placed) return placed;
+        reserve.push(...blocks.filter((b) => b.strands));
       }
-      // every candidate row is busy with another pick: queue behind the best one instead of
-      // searching again (a search costs more than the wait)
-      const best = rows[0]!;
-      await seats.lockRow(tx, input.scheduleId, best.section, best.rowLabel);
-      const placed = await holdBestBlockInRow(tx, userId, input, best, limits);
+      const placed = await holdFirst(
+        tx,
+        userId,
+        input,
+        reserve.sort((a, b) => a.score - b.score),
+        limits,
+      );
       if (placed) return placed;
+      // every candidate row is busy with another pick: queue behind one of the best few (spread,
+      // so the queue is not all on one row) instead of searching again
+      const row = rows[Math.floor(Math.random() * Math.min(rows.length, 4))]!;
+      await seats.lockRow(tx, input.scheduleId, row.section, row.rowLabel);
+      const queued = await holdFirst(tx, userId, input, await blocksInRow(tx, input, row), limits);
+      if (queued) return queued;
     }
     const filtered = input.section || input.seatType || input.maxPrice !== undefined;
     throw new AppError(
@@ -65,23 +75,24 @@ export async function placeBestAvailable(
   });
 }
 
-/** With the row claimed: look at it again with fresh data and hold its best block. */
-async function holdBestBlockInRow(
+/** The blocks of one (claimed) row, with fresh data, best first. */
+function blocksInRow(
+  tx: Tx,
+  input: { scheduleId: number; quantity: number; section?: string; seatType?: string; maxPrice?: number },
+  row: { section: string; rowLabel: string },
+) {
+  return seats.findCandidateBlocks(tx, input.scheduleId, input.quantity, { ...input, row }, BLOCKS_PER_ROW);
+}
+
+/** Holds the first block that is still free (an explicit pick may have taken a seat meanwhile). */
+async function holdFirst(
   tx: Tx,
   userId: number,
-  input: { scheduleId: number; quantity: number; section?: string; seatType?: string; maxPrice?: number },
-  row: seats.CandidateBlock,
+  input: { scheduleId: number },
+  blocks: seats.CandidateBlock[],
   limits: BookingLimits,
 ): Promise<PlacedOrder | undefined> {
-  const fresh = await seats.findCandidateBlocks(
-    tx,
-    input.scheduleId,
-    input.quantity,
-    { ...input, row: { section: row.section, rowLabel: row.rowLabel } },
-    CANDIDATES,
-  );
-  // fresh is ordered best first, blocks that strand a seat after those that do not
-  for (const block of fresh) {
+  for (const block of blocks) {
     const result = await tx
       .savepoint(async (sp) => {
         const held = await seats.holdSeats(sp, {
@@ -93,7 +104,7 @@ async function holdBestBlockInRow(
           // the explicit-pick rule does not bind the server's own picks (they avoid strands anyway)
           singleSeatRuleChecked: true,
         });
-        // an explicit pick took one of these seats: roll back to release what this attempt locked
+        // roll back to release what this attempt locked
         if (!held.order && held.takenSeatIds.length) throw new BlockTaken();
         return held;
       })

@@ -51,7 +51,7 @@ begin
     from locked
   ), expired as (
     update orders set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
-    where id in (select lapsed_order_id from locked) and (select ok from verdict)
+    where id = any(array(select lapsed_order_id from locked)) and (select ok from verdict)
       and status in ('created', 'awaiting_payment') and hold_expires_at <= now()
     returning id
   ), expired_events as (
@@ -59,7 +59,7 @@ begin
     select 'order.expired', jsonb_build_object('orderId', id, 'reason', 'seat taken after the hold lapsed') from expired
   ), expired_items as (
     update order_items set status = 'cancelled', updated_at = now()
-    where order_id in (select id from expired) and status = 'held'
+    where order_id = any(array(select id from expired)) and status = 'held'
     returning 1
   ), new_order as (
     insert into orders (user_id, schedule_id, total_amount, hold_expires_at)
