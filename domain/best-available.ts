@@ -7,7 +7,7 @@ import { type BookingLimits, lockUserInSchedule, type PlacedOrder, placedOrThrow
 const CANDIDATE_ROWS = 40;
 const BLOCKS_PER_ROW = 12;
 /** Searches before SOLD_OUT when the rows we queued for filled up meanwhile; a real sell-out ends at once. */
-const ATTEMPTS = 4;
+const ATTEMPTS = 6;
 
 class BlockTaken extends Error {}
 
@@ -39,8 +39,10 @@ export async function placeBestAvailable(
       if (rows.length === 0) break;
       // claim free rows best first; a row whose every block would strand a seat is kept in reserve
       const reserve: seats.CandidateBlock[] = [];
+      let claimed = 0;
       for (const row of rows) {
         if (!(await seats.tryLockRow(tx, input.scheduleId, row.section, row.rowLabel))) continue;
+        claimed++;
         const blocks = await blocksInRow(tx, input, row);
         const placed = await holdFirst(
           tx,
@@ -60,6 +62,12 @@ export async function placeBestAvailable(
         limits,
       );
       if (placed) return placed;
+      if (claimed > 0) {
+        // rows we claimed are ours until we commit: waiting for another now could deadlock with
+        // a pick that waits for one of ours — look again instead
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
+        continue;
+      }
       // every candidate row is busy with another pick: queue behind one of the best few (spread,
       // so the queue is not all on one row) instead of searching again
       const row = rows[Math.floor(Math.random() * Math.min(rows.length, 4))]!;

@@ -1,8 +1,22 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi/dist/index.mjs';
+import * as z from 'zod';
 import { routeEntries } from './routes';
 import { Problem } from './schemas';
 
 let cached: object | undefined;
+
+const signatureHeader = z.object({
+  'PG-Signature': z
+    .string()
+    .meta({ description: 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>' }),
+});
+const idempotencyHeader = z.object({
+  'Idempotency-Key': z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: 'The same key with the same request replays the first response' }),
+});
 
 /** The OpenAPI 3.1 document, generated from the route table and its zod schemas. */
 export function openApiDocument(): object {
@@ -41,26 +55,7 @@ export function openApiDocument(): object {
           : {}),
         ...(route.idempotent || route.auth === 'webhook'
           ? {
-              headers:
-                route.auth === 'webhook'
-                  ? [
-                      {
-                        name: 'PG-Signature',
-                        in: 'header' as const,
-                        required: true,
-                        schema: { type: 'string' as const },
-                        description: 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>',
-                      },
-                    ]
-                  : [
-                      {
-                        name: 'Idempotency-Key',
-                        in: 'header' as const,
-                        required: false,
-                        schema: { type: 'string' as const, maxLength: 200 },
-                        description: 'Replays the first response for the same request',
-                      },
-                    ],
+              headers: route.auth === 'webhook' ? signatureHeader : idempotencyHeader,
             }
           : {}),
       } as never,

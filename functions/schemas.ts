@@ -26,7 +26,14 @@ export const PriceInput = z
   })
   .meta({ type: 'string', example: '150000.00' });
 const Timestamp = z.iso.datetime({ offset: true }).meta({ example: '2026-12-24T10:00:00.000Z' });
-const Text = (max: number) => z.string().trim().min(1).max(max);
+/** Trimmed, non-empty, bounded, and without NUL (PostgreSQL text cannot hold it). */
+const Text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), { message: 'must not contain NUL characters' });
 
 export const Limit = z.coerce.number().int().min(1).max(100).default(20);
 export const Cursor = z.string().max(200).optional();

@@ -278,6 +278,14 @@ const UNAVAILABLE_CODES = new Set([
 export function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   const code = (error as { code?: string } | undefined)?.code;
+  // Class 22 (data exception): a value the schema let through but PostgreSQL cannot store, such
+  // as a NUL character in text. Bad input, and the transaction rolled back: a 400, not a 500.
+  if (code?.startsWith('22')) {
+    return new AppError(
+      'VALIDATION_FAILED',
+      'A value in the request cannot be stored (for example a NUL character)',
+    );
+  }
   if (code && (UNAVAILABLE_STATES.has(code) || UNAVAILABLE_CODES.has(code))) {
     return new AppError('SERVICE_UNAVAILABLE', 'The service is busy or restarting; retry shortly');
   }

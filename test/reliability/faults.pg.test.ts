@@ -34,16 +34,18 @@ afterAll(async () => {
 
 /** Holds `lockSql` (FOR UPDATE on some rows) so the victim blocks; then kills the victim's backend. */
 async function killWhileBlocked(victim: Promise<unknown>, waitingOn: RegExp): Promise<unknown> {
+  // settle handlers first: the victim fails the moment its backend is killed
+  const settled = victim.then(
+    () => 'completed',
+    (e: unknown) => e,
+  );
   for (let i = 0; i < 100; i++) {
     const [row] = await db.sql<{ pid: number }[]>`
       select pid, query from pg_stat_activity
       where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`;
     if (row) {
       await db.sql`select pg_terminate_backend(${row.pid})`;
-      return victim.then(
-        () => 'completed',
-        (e) => e,
-      );
+      return settled;
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -97,14 +99,10 @@ describe('a connection killed mid-operation', () => {
     const [held] =
       await db.sql`select count(*)::int as n from schedule_seats where seat_id in (${a!}, ${b!}) and status <> 'available'`;
     expect([orders!.n, held!.n]).toEqual([0, 0]);
-    const retry = await placeOrder(
-      victimSql,
-      user,
-      { scheduleId: show.scheduleId, seatIds: [a!, b!] },
-      limits,
-    );
+    // the client's next attempt arrives on a fresh connection
+    const retry = await placeOrder(db.sql, user, { scheduleId: show.scheduleId, seatIds: [a!, b!] }, limits);
     expect(retry.order.items).toHaveLength(2);
-    await victimSql.end();
+    await victimSql.end({ timeout: 1 });
   });
 
   it('while a payment is being applied: the event is not recorded, and redelivery applies it once', async () => {
@@ -131,9 +129,9 @@ describe('a connection killed mid-operation', () => {
       await db.sql`select count(*)::int as n from webhook_events where event_id = 'killed-1'`;
     const [status] = await db.sql`select status from payments where id = ${payment.id}`;
     expect([recorded!.n, status!.status]).toEqual([0, 'initiated']);
-    expect(await applyPaymentEvent(victimSql, 'card', event)).toBe('paid');
-    expect(await applyPaymentEvent(victimSql, 'card', event)).toBe('duplicate');
-    await victimSql.end();
+    expect(await applyPaymentEvent(db.sql, 'card', event)).toBe('paid');
+    expect(await applyPaymentEvent(db.sql, 'card', event)).toBe('duplicate');
+    await victimSql.end({ timeout: 1 });
   });
 
   it('during a sweep batch: nothing is half-expired, and the next sweep finishes the job', async () => {
@@ -153,9 +151,9 @@ describe('a connection killed mid-operation', () => {
     const [held] =
       await db.sql`select count(*)::int as n from schedule_seats where order_id = ${placed.order.id} and status = 'held'`;
     expect([order!.status, held!.n]).toEqual(['created', 4]);
-    const result = await sweep(victimSql);
+    const result = await sweep(db.sql);
     expect(result).toMatchObject({ seatsReleased: 4, ordersExpired: 1 });
-    await victimSql.end();
+    await victimSql.end({ timeout: 1 });
   });
 });
 
