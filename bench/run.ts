@@ -371,7 +371,7 @@ async function seatMap(url: string, admin: Sql) {
 // ---- sweeper -------------------------------------------------------------------------------
 
 /** `count` lapsed holds (two seats per order) on a schedule of `count` seats. */
-async function lapsedHolds(admin: Sql, count: number) {
+export async function lapsedHolds(admin: Sql, count: number) {
   const { scheduleId } = await seedLargeSchedule(admin, { seats: count, schedules: 1 });
   const [user] = await users(admin, 1, `lapsed-${scheduleId}`);
   await admin`

@@ -155,7 +155,8 @@ export async function setOrderState(
 
 /**
  * The sweeper's batch: claims lapsed seats with SKIP LOCKED (a fan or another sweeper working on a
- * seat is never waited for), expires their orders and puts the seats back on sale — one statement.
+ * seat is never waited for), expires their orders, announces them in the outbox and puts the
+ * seats back on sale — one statement.
  */
 export async function expireLapsedBatch(
   db: Db,
@@ -178,6 +179,9 @@ export async function expireLapsedBatch(
       update order_items set status = 'cancelled', updated_at = now()
       where order_id = any(array(select id from expired)) and status = 'held'
       returning 1
+    ), events as (
+      insert into outbox (detail_type, detail)
+      select 'order.expired', jsonb_build_object('orderId', id, 'reason', 'hold lapsed') from expired
     ), released as (
       update schedule_seats ss
       set status = 'available', hold_expires_at = null, order_id = null, version = ss.version + 1

@@ -1,4 +1,4 @@
-import type { Db, Tx } from './client';
+import type { Tx } from './client';
 
 export type DomainEventType =
   | 'order.paid'
@@ -14,18 +14,6 @@ export async function recordEvent(
   detail: Record<string, unknown>,
 ): Promise<void> {
   await tx`insert into outbox (detail_type, detail) values (${type}, ${tx.json(detail as never)})`;
-}
-
-export async function recordEvents(
-  db: Db,
-  type: DomainEventType,
-  details: Record<string, unknown>[],
-): Promise<void> {
-  if (details.length === 0) return;
-  await db`
-    insert into outbox (detail_type, detail)
-    select ${type}, d from jsonb_array_elements(${db.json(details as never)}::jsonb) as d
-  `;
 }
 
 export interface OutboxRow {

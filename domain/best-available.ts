@@ -7,7 +7,7 @@ import { type BookingLimits, lockUserInSchedule, type PlacedOrder, placedOrThrow
 const CANDIDATE_ROWS = 40;
 const BLOCKS_PER_ROW = 12;
 /** Searches before SOLD_OUT when the rows we queued for filled up meanwhile; a real sell-out ends at once. */
-const ATTEMPTS = 6;
+const ATTEMPTS = 4;
 
 class BlockTaken extends Error {}
 
@@ -18,7 +18,7 @@ class BlockTaken extends Error {}
  * Under a rush, picks spread over rows instead of queueing on the same seats: a pick claims a row
  * with a non-blocking row lock (another pick working there sends it to the next best row), looks
  * at that row again with fresh data and holds its best block with the same statement as an
- * explicit pick. Only when every candidate row is busy does it queue, behind the best one. One
+ * explicit pick. Only when every usable row is busy does it queue, behind one of the best few. One
  * pick per row at a time is also what keeps concurrent picks from stranding single seats between
  * them. Blocks that would strand a seat are taken only when no candidate row offers one that
  * does not.
@@ -37,43 +37,25 @@ export async function placeBestAvailable(
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const rows = await seats.candidateRows(tx, input.scheduleId, input.quantity, input, CANDIDATE_ROWS);
       if (rows.length === 0) break;
-      // claim free rows best first; a row whose every block would strand a seat is kept in reserve
-      const reserve: seats.CandidateBlock[] = [];
-      let claimed = 0;
+      const busy: typeof rows = [];
+      const stranding: typeof rows = [];
       for (const row of rows) {
-        if (!(await seats.tryLockRow(tx, input.scheduleId, row.section, row.rowLabel))) continue;
-        claimed++;
-        const blocks = await blocksInRow(tx, input, row);
-        const placed = await holdFirst(
-          tx,
-          userId,
-          input,
-          blocks.filter((b) => !b.strands),
-          limits,
-        );
-        if (placed) return placed;
-        reserve.push(...blocks.filter((b) => b.strands));
+        const outcome = await tryRow(tx, userId, input, row, { allowStranding: false, wait: false }, limits);
+        if (typeof outcome !== 'string') return outcome;
+        if (outcome === 'busy') busy.push(row);
+        if (outcome === 'strands') stranding.push(row);
       }
-      const placed = await holdFirst(
-        tx,
-        userId,
-        input,
-        reserve.sort((a, b) => a.score - b.score),
-        limits,
-      );
-      if (placed) return placed;
-      if (claimed > 0) {
-        // rows we claimed are ours until we commit: waiting for another now could deadlock with
-        // a pick that waits for one of ours — look again instead
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
-        continue;
+      // no row offers a block that leaves no single seat: take the best one that does
+      for (const row of stranding) {
+        const outcome = await tryRow(tx, userId, input, row, { allowStranding: true, wait: false }, limits);
+        if (typeof outcome !== 'string') return outcome;
       }
-      // every candidate row is busy with another pick: queue behind one of the best few (spread,
-      // so the queue is not all on one row) instead of searching again
-      const row = rows[Math.floor(Math.random() * Math.min(rows.length, 4))]!;
-      await seats.lockRow(tx, input.scheduleId, row.section, row.rowLabel);
-      const queued = await holdFirst(tx, userId, input, await blocksInRow(tx, input, row), limits);
-      if (queued) return queued;
+      if (busy.length === 0) continue;
+      // every usable row is busy with another pick: queue behind one of the best few (spread, so
+      // the queue is not all on one row)
+      const row = busy[Math.floor(Math.random() * Math.min(busy.length, 4))]!;
+      const outcome = await tryRow(tx, userId, input, row, { allowStranding: true, wait: true }, limits);
+      if (typeof outcome !== 'string') return outcome;
     }
     const filtered = input.section || input.seatType || input.maxPrice !== undefined;
     throw new AppError(
@@ -81,6 +63,48 @@ export async function placeBestAvailable(
       `No ${input.quantity} adjacent seats are available${filtered ? ' with these filters' : ''}`,
     );
   });
+}
+
+class RowOutcome extends Error {
+  constructor(readonly outcome: 'busy' | 'strands' | 'none') {
+    super(outcome);
+  }
+}
+
+/**
+ * Claims one row and holds its best block, all inside a savepoint: when the row is busy or has no
+ * usable block, rolling the savepoint back releases the row again (transaction-level advisory
+ * locks taken in a rolled-back savepoint are released), so a pick never sits on rows it does not
+ * use — and never waits for a row while holding another.
+ */
+async function tryRow(
+  tx: Tx,
+  userId: number,
+  input: { scheduleId: number; quantity: number; section?: string; seatType?: string; maxPrice?: number },
+  row: { section: string; rowLabel: string },
+  options: { allowStranding: boolean; wait: boolean },
+  limits: BookingLimits,
+): Promise<PlacedOrder | 'busy' | 'strands' | 'none'> {
+  return tx
+    .savepoint(async (sp) => {
+      if (options.wait) await seats.lockRow(sp, input.scheduleId, row.section, row.rowLabel);
+      else if (!(await seats.tryLockRow(sp, input.scheduleId, row.section, row.rowLabel)))
+        throw new RowOutcome('busy');
+      const blocks = await blocksInRow(sp, input, row);
+      const placed = await holdFirst(
+        sp,
+        userId,
+        input,
+        blocks.filter((b) => options.allowStranding || !b.strands),
+        limits,
+      );
+      if (placed) return placed;
+      throw new RowOutcome(blocks.some((b) => b.strands) ? 'strands' : 'none');
+    })
+    .catch((error) => {
+      if (error instanceof RowOutcome) return error.outcome;
+      throw error;
+    });
 }
 
 /** The blocks of one (claimed) row, with fresh data, best first. */

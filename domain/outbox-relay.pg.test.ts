@@ -1,12 +1,14 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { recordEvents } from '../db/outbox';
 import { EventBridgePublisher } from '../functions/adapters/eventbridge-publisher';
 import { createTestDatabase, type TestDatabase } from '../test/db';
 import { relayOutbox } from './outbox-relay';
 
 let db: TestDatabase;
+/** Pending outbox rows, as committed transactions leave them. */
+const recordEvents = (sql: TestDatabase['sql'], type: string, details: Record<string, unknown>[]) =>
+  sql`insert into outbox (detail_type, detail) select ${type}, d from jsonb_array_elements(${sql.json(details as never)}::jsonb) as d`;
 const eventBridge = mockClient(EventBridgeClient);
 const publisher = () => new EventBridgePublisher('bus', new EventBridgeClient({ region: 'ap-northeast-2' }));
 const published = () =>
