@@ -15,17 +15,14 @@ const KNOWN_MAX = 10_000;
 export async function ensureUser(db: Db, identity: Identity): Promise<number> {
   const cached = known.get(identity.sub);
   if (cached !== undefined) return cached;
+  // DO UPDATE (not DO NOTHING + select): when two first requests of one user race, the loser's
+  // select would use a snapshot from before the winner committed and find no row; DO UPDATE
+  // waits for the winner and returns its row. It only runs until the id is cached.
   const [row] = await db<{ id: number }[]>`
-    with inserted as (
-      insert into users (sub, email, name)
-      values (${identity.sub}, ${identity.email ?? null}, ${identity.name ?? null})
-      on conflict (sub) do nothing
-      returning id
-    )
-    select id from inserted
-    union all
-    select id from users where sub = ${identity.sub}
-    limit 1
+    insert into users (sub, email, name)
+    values (${identity.sub}, ${identity.email ?? null}, ${identity.name ?? null})
+    on conflict (sub) do update set email = coalesce(excluded.email, users.email), name = coalesce(excluded.name, users.name)
+    returning id
   `;
   if (known.size >= KNOWN_MAX) known.clear();
   known.set(identity.sub, row!.id);
