@@ -352,10 +352,11 @@ async function seatMap(url: string, admin: Sql) {
         from schedule_seats ss join seats seat on seat.id = ss.seat_id where ss.schedule_id = ${scheduleId}`;
       rawMs.push(performance.now() - t);
     }
-    const zipped = await fetch(`${base}/schedules/${scheduleId}/seats`, {
-      headers: { 'accept-encoding': 'gzip' },
-    });
-    gzipBytes = Number(zipped.headers.get('content-length') ?? 0) || (await zipped.arrayBuffer()).byteLength;
+    // what the API sends a client that accepts gzip (fetch itself would transparently decompress)
+    const body = await (
+      await fetch(`${base}/schedules/${scheduleId}/seats`, { headers: { 'accept-encoding': 'identity' } })
+    ).arrayBuffer();
+    gzipBytes = gzipSync(Buffer.from(body), { level: 1 }).length;
     return {
       seats: SIZE.seatMapSeats,
       apiMs: round(median(api.slice(2))),
