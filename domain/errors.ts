@@ -1,3 +1,5 @@
+import type * as z from 'zod';
+
 /**
  * The one error vocabulary of the service. Domain code throws these; the HTTP layer turns
  * them into RFC 9457 problem details in one place (functions/http/middleware.ts).
@@ -84,3 +86,25 @@ export class AppError extends Error {
 
 export const notFound = (what: string, id: number | string) =>
   new AppError('NOT_FOUND', `${what} ${id} not found`);
+
+/** JSON text → value, or a 400 MALFORMED_JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError('MALFORMED_JSON', 'The body is not valid JSON');
+  }
+}
+
+/** The schema's output, or a 400 VALIDATION_FAILED listing the bad fields (`where.path`). */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors = result.error.issues.slice(0, 20).map((issue) => ({
+    field: [where, ...issue.path].join('.'),
+    message: issue.message,
+  }));
+  throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+    errors,
+  });
+}

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Provider } from '../db/payments';
 import { WebhookEvent, type WebhookEventBody } from '../functions/schemas';
-import { AppError } from './errors';
+import { AppError, parseJson, parseWith } from './errors';
 
 /**
  * A provider adapter turns a PG's raw webhook (headers and the raw body bytes) into a verified,
@@ -49,23 +49,7 @@ export function signedAdapter(secret: string): PgAdapter {
       if (!timingSafeEqual(expected, Buffer.from(v1, 'hex')))
         throw new AppError('INVALID_SIGNATURE', 'PG-Signature does not match');
 
-      let json: unknown;
-      try {
-        json = JSON.parse(rawBody);
-      } catch {
-        throw new AppError('MALFORMED_JSON', 'The body is not valid JSON');
-      }
-      const parsed = WebhookEvent.safeParse(json);
-      if (!parsed.success) {
-        const errors = parsed.error.issues.map((i) => ({
-          field: ['body', ...i.path].join('.'),
-          message: i.message,
-        }));
-        throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-          errors,
-        });
-      }
-      return parsed.data;
+      return parseWith(WebhookEvent, parseJson(rawBody), 'body');
     },
   };
 }

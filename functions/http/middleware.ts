@@ -12,7 +12,7 @@ import type * as z from 'zod';
 import { type Db, getSql, inTx } from '../../db/client';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency';
 import { ensureUser, type Identity } from '../../db/users';
-import { AppError } from '../../domain/errors';
+import { AppError, parseJson, parseWith } from '../../domain/errors';
 import { logger, metrics } from '../observability';
 import type { RouteDef } from '../routes';
 
@@ -140,13 +140,7 @@ function parseRequest(route: RouteDef, event: HttpEvent) {
       if (!/^application\/(.+\+)?json\s*(;|$)/i.test(contentType)) {
         throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(rawBody);
-      } catch {
-        throw new AppError('MALFORMED_JSON', 'The body is not valid JSON');
-      }
-      body = validate(route.body, json, 'body');
+      body = validate(route.body, parseJson(rawBody), 'body');
     }
   } else if (rawBody.length > DEFAULT_MAX_BODY) {
     throw new AppError('PAYLOAD_TOO_LARGE', 'This route takes no body');
@@ -155,19 +149,13 @@ function parseRequest(route: RouteDef, event: HttpEvent) {
 }
 
 function validate(schema: z.ZodType, value: unknown, where: 'path' | 'query' | 'body') {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const errors = result.error.issues.slice(0, 20).map((issue) => ({
-    field: [where, ...issue.path].join('.'),
-    message: issue.message,
-  }));
-  if (where === 'path') {
+  if (where !== 'path') return parseWith(schema, value, where);
+  try {
+    return parseWith(schema, value, where);
+  } catch (error) {
     // A malformed id names nothing that exists.
-    throw new AppError('NOT_FOUND', 'No such resource', { errors });
+    throw new AppError('NOT_FOUND', 'No such resource', (error as AppError).extensions);
   }
-  throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-    errors,
-  });
 }
 
 function idempotencyKey(event: HttpEvent): string | undefined {
