@@ -73,18 +73,16 @@ export interface LockedSeat {
   id: number;
   seatId: number;
   free: boolean;
-  /** The order whose lapsed hold this seat still carries (to be expired by whoever takes it). */
-  lapsedOrderId: number | null;
 }
 
 /**
  * Locks the requested seats of a schedule in id order (deterministic, so concurrent multi-seat
- * orders never deadlock) and says which are free.
+ * orders never deadlock) and says which are free. The hold itself does this inside `hold_seats`;
+ * this is for checks that must see the seats locked first (the single-seat rule).
  */
 export async function lockSeats(tx: Tx, scheduleId: number, seatIds: number[]): Promise<LockedSeat[]> {
   return tx<LockedSeat[]>`
-    select ss.id, ss.seat_id as "seatId", ${isFree(tx)} as free,
-           case when ss.status <> 'available' and ${isFree(tx)} then ss.order_id end as "lapsedOrderId"
+    select ss.id, ss.seat_id as "seatId", ${isFree(tx)} as free
     from schedule_seats ss
     where ss.schedule_id = ${scheduleId} and ss.seat_id = any(${seatIds}::bigint[])
     order by ss.id
@@ -145,7 +143,7 @@ export async function holdSeats(db: Db, input: HoldInput): Promise<HoldResult> {
   return toHoldResult(row!.hold);
 }
 
-export function toHoldResult(row: HoldRow): HoldResult {
+function toHoldResult(row: HoldRow): HoldResult {
   const order = row.order;
   if (order) {
     // json timestamps come back as text; the API speaks Date → ISO-8601 UTC like everywhere else

@@ -296,7 +296,6 @@ export const routes = {
   },
 } as const satisfies Record<string, RouteDef>;
 
-export type RouteName = keyof typeof routes;
-export const routeEntries = Object.entries(routes) as [RouteName, RouteDef][];
+export const routeEntries = Object.entries(routes) as [keyof typeof routes, RouteDef][];
 /** What the CDK stack deploys. */
 export const deployedRoutes = routeEntries.filter(([, r]) => r.auth !== 'local');

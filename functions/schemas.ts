@@ -161,7 +161,6 @@ export const CreateOrderBody = z
     description:
       'Either explicit `seatIds`, or `quantity` (with optional filters) for the best available seats',
   });
-export type CreateOrderInput = z.infer<typeof CreateOrderBody>;
 
 export const OrderStatus = z.enum(['created', 'awaiting_payment', 'paid', 'cancelled', 'refunded']);
 export const Payment = z.object({

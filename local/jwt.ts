@@ -33,10 +33,6 @@ function current(): KeyState {
   return state;
 }
 
-export function localIssuer(): string {
-  return current().issuer;
-}
-
 export interface TokenRequest {
   sub: string;
   email?: string;
