@@ -156,6 +156,9 @@ describe('public browse', () => {
     const rock2 = await api.request('GET', `/concerts?genre=rock&limit=1&cursor=${rock.body.nextCursor}`);
     const alpha = await api.request('GET', '/concerts?artist=Alpha');
     const search = await api.request('GET', '/concerts?q=100%25');
+    const emptyFilters = await api.request('GET', '/concerts?genre=&artist=&q=&limit=100');
+    expect(emptyFilters.status).toBe(200);
+    expect(emptyFilters.body.items.length).toBeGreaterThanOrEqual(3);
 
     expect(rock.body.items.map((c: { title: string }) => c.title)).toEqual(['Rock One']);
     expect(rock2.body).toMatchObject({ items: [{ title: 'Rock Two' }], nextCursor: null });

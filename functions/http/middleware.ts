@@ -122,7 +122,11 @@ function parseRequest(route: RouteDef, event: HttpEvent) {
       : event.body
     : '';
   const params = route.params ? validate(route.params, event.pathParameters ?? {}, 'path') : undefined;
-  const query = route.query ? validate(route.query, event.queryStringParameters ?? {}, 'query') : undefined;
+  // `?genre=&q=` (an empty filter, as forms send it) means no filter, not an invalid one
+  const queryParams = Object.fromEntries(
+    Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== ''),
+  );
+  const query = route.query ? validate(route.query, queryParams, 'query') : undefined;
   let body: unknown;
   if (route.body) {
     if (Buffer.byteLength(rawBody) > (route.maxBodyBytes ?? DEFAULT_MAX_BODY)) {
