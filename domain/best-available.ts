@@ -136,7 +136,9 @@ async function holdFirst(
           // the explicit-pick rule does not bind the server's own picks (they avoid strands anyway)
           singleSeatRuleChecked: true,
         });
-        // roll back to release what this attempt locked
+        // roll back to release the seats this attempt locked: keeping them while locking the next
+        // block's would break the id order every other path locks seats in (the race suite
+        // found the deadlock when this savepoint was removed)
         if (!held.order && held.takenSeatIds.length) throw new BlockTaken();
         return held;
       })
