@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 
 /**
  * The one error vocabulary of the service. Domain code throws these; the HTTP layer turns
@@ -97,7 +97,7 @@ export function parseJson(text: string): unknown {
 }
 
 /** The schema's output, or a 400 VALIDATION_FAILED listing the bad fields (`where.path`). */
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+export function parseWith<T extends z.ZodMiniType>(schema: T, value: unknown, where: string): z.output<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors = result.error.issues.slice(0, 20).map((issue) => ({

@@ -8,7 +8,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { type Db, getSql, inTx } from '../../db/client';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../../db/idempotency';
 import { ensureUser, type Identity } from '../../db/users';
@@ -19,7 +19,7 @@ import type { RouteDef } from '../routes';
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Infer<T> = T extends z.ZodMiniType ? z.output<T> : undefined;
 
 export interface Caller {
   id: number;
@@ -152,7 +152,7 @@ function parseRequest(route: RouteDef, event: HttpEvent) {
   return { params, query, body, rawBody };
 }
 
-function validate(schema: z.ZodType, value: unknown, where: 'path' | 'query' | 'body') {
+function validate(schema: z.ZodMiniType, value: unknown, where: 'path' | 'query' | 'body') {
   if (where !== 'path') return parseWith(schema, value, where);
   try {
     return parseWith(schema, value, where);
