@@ -1,6 +1,6 @@
 // zod/mini: the same validation as zod's classic API in a tenth of the bundle (every Lambda
 // carries these schemas; the classic API alone was 97 KB of each). Metadata for the OpenAPI
-// document is registered in zod's global registry, which zod-to-openapi reads.
+// document is registered in zod's global registry, which functions/openapi.ts reads.
 import * as z from 'zod/mini';
 
 /**
