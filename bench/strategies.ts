@@ -62,6 +62,26 @@ export const seedNaive: HoldStrategy = (sql, r) =>
     }),
   );
 
+/** The peers' write step, once their seats are secured: order, seats held, items. */
+async function writeOrder(
+  tx: Sql,
+  r: { userId: number; scheduleId: number },
+  rows: { id: number; price: string }[],
+) {
+  const [order] = await tx<{ id: number }[]>`
+    insert into orders (user_id, schedule_id, total_amount, hold_expires_at)
+    values (${r.userId}, ${r.scheduleId}, ${rows.reduce((n, s) => n + Number(s.price), 0)}, now() + interval '5 minutes')
+    returning id`;
+  const ids = rows.map((s) => s.id);
+  await tx`
+    update schedule_seats set status = 'held', hold_expires_at = now() + interval '5 minutes',
+           order_id = ${order!.id}, version = version + 1
+    where id = any(${ids}::bigint[])`;
+  await tx`
+    insert into order_items (order_id, schedule_seat_id, price)
+    select ${order!.id}, id, price from schedule_seats where id = any(${ids}::bigint[])`;
+}
+
 /** pretix's approach: transaction-level advisory locks on the sorted seat keys, then check and write. */
 export const pretixAdvisory: HoldStrategy = (sql, r) =>
   asOutcome(() =>
@@ -72,18 +92,7 @@ export const pretixAdvisory: HoldStrategy = (sql, r) =>
         select id, status, price from schedule_seats
         where schedule_id = ${r.scheduleId} and seat_id = any(${keys}::bigint[])`;
       if (rows.length !== keys.length || rows.some((s) => s.status !== 'available')) throw new Conflict();
-      const [order] = await tx<{ id: number }[]>`
-        insert into orders (user_id, schedule_id, total_amount, hold_expires_at)
-        values (${r.userId}, ${r.scheduleId}, ${rows.reduce((n, s) => n + Number(s.price), 0)}, now() + interval '5 minutes')
-        returning id`;
-      const ids = rows.map((s) => s.id);
-      await tx`
-        update schedule_seats set status = 'held', hold_expires_at = now() + interval '5 minutes',
-               order_id = ${order!.id}, version = version + 1
-        where id = any(${ids}::bigint[])`;
-      await tx`
-        insert into order_items (order_id, schedule_seat_id, price)
-        select ${order!.id}, id, price from schedule_seats where id = any(${ids}::bigint[])`;
+      await writeOrder(tx as unknown as Sql, r, rows);
     }),
   );
 
@@ -96,18 +105,7 @@ export const alfioSkipLocked: HoldStrategy = (sql, r) =>
         where schedule_id = ${r.scheduleId} and seat_id = any(${r.seatIds}::bigint[]) and status = 'available'
         for update skip locked`;
       if (rows.length !== r.seatIds.length) throw new Conflict();
-      const [order] = await tx<{ id: number }[]>`
-        insert into orders (user_id, schedule_id, total_amount, hold_expires_at)
-        values (${r.userId}, ${r.scheduleId}, ${rows.reduce((n, s) => n + Number(s.price), 0)}, now() + interval '5 minutes')
-        returning id`;
-      const ids = rows.map((s) => s.id);
-      await tx`
-        update schedule_seats set status = 'held', hold_expires_at = now() + interval '5 minutes',
-               order_id = ${order!.id}, version = version + 1
-        where id = any(${ids}::bigint[])`;
-      await tx`
-        insert into order_items (order_id, schedule_seat_id, price)
-        select ${order!.id}, id, price from schedule_seats where id = any(${ids}::bigint[])`;
+      await writeOrder(tx as unknown as Sql, r, rows);
     }),
   );
 

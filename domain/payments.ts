@@ -4,7 +4,7 @@ import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import * as seats from '../db/seats';
 import type { WebhookEventBody } from '../functions/schemas';
-import { sameAmount } from './money';
+import { sameAmount, sumMoney } from './money';
 import { cancelItems } from './orders';
 
 /**
@@ -120,7 +120,7 @@ async function applySuccess(
       stillSellable &&
       paidFor.length > 0 &&
       paidFor.every((i) => free.has(i.scheduleSeatId)) &&
-      sameAmount(paidFor.reduce((n, i) => n + Number(i.price), 0).toFixed(2), payment.amount)
+      sameAmount(sumMoney(paidFor.map((i) => i.price)), payment.amount)
     ) {
       const lapsedHolders = lockedSeats
         .filter((s) => s.orderId !== null && s.orderId !== order.id)
