@@ -82,11 +82,12 @@ export function httpHandler<R extends RouteDef>(route: R, fn: (request: HttpRequ
           await storeIdempotentResponse(tx, caller.id, key, response);
           return response;
         });
-        return json(status, body, key ? { 'idempotency-key': key } : {});
+        return json(status, body, { 'idempotency-key': key });
       }
       const result = await fn(request);
       if (result instanceof RawJson) return compress(event, json(route.status, result));
-      return compress(event, json(route.status, toJson(result)));
+      // serialised once, here (toJson's round trip is only for responses that are stored)
+      return compress(event, json(route.status, result ?? null));
     });
 }
 
