@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureUser } from '../db/users';
 import { createTestDatabase, type TestDatabase } from '../test/db';
-import { createShow, invariantViolations } from '../test/fixtures';
+import { createShow, invariantViolations, type Show } from '../test/fixtures';
 import { placeOrder } from './orders';
 import { sweep } from './sweeper';
 
@@ -16,6 +16,16 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** `count` orders of five consecutive seats each, held by `user`; their ids. */
+async function ordersOfFive(show: Show, user: number, count: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const seatIds = show.seatIds.slice(i * 5, i * 5 + 5);
+    ids.push((await placeOrder(db.sql, user, { scheduleId: show.scheduleId, seatIds }, limits)).order.id);
+  }
+  return ids;
+}
+
 async function lapse(orderIds: number[]) {
   await db.sql`update orders set hold_expires_at = now() - interval '1 s' where id = any(${orderIds}::bigint[])`;
   await db.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = any(${orderIds}::bigint[])`;
@@ -25,17 +35,8 @@ describe('sweep', () => {
   it('expires lapsed holds in batches, frees their seats and leaves live holds alone', async () => {
     const show = await createShow(db.sql, { rows: 5, seatsPerRow: 20 });
     const user = await ensureUser(db.sql, { sub: 'sweep-user' });
-    const placed = [];
-    for (let i = 0; i < 10; i++)
-      placed.push(
-        await placeOrder(
-          db.sql,
-          user,
-          { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) },
-          limits,
-        ),
-      );
-    await lapse(placed.slice(0, 7).map((p) => p.order.id));
+    const ids = await ordersOfFive(show, user, 10);
+    await lapse(ids.slice(0, 7));
 
     const result = await sweep(db.sql, { batchSize: 4 });
 
@@ -55,18 +56,7 @@ describe('sweep', () => {
   it('two sweepers at once expire each order once', async () => {
     const show = await createShow(db.sql, { rows: 10, seatsPerRow: 20 });
     const user = await ensureUser(db.sql, { sub: 'sweep-user-2' });
-    const ids = [];
-    for (let i = 0; i < 40; i++)
-      ids.push(
-        (
-          await placeOrder(
-            db.sql,
-            user,
-            { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) },
-            limits,
-          )
-        ).order.id,
-      );
+    const ids = await ordersOfFive(show, user, 40);
     await lapse(ids);
     const before = await db.sql`select count(*)::int as n from outbox where detail_type = 'order.expired'`;
 
@@ -81,18 +71,7 @@ describe('sweep', () => {
   it('races fans taking the same lapsed seats: every seat ends in one order or free', async () => {
     const show = await createShow(db.sql, { rows: 4, seatsPerRow: 25 });
     const user = await ensureUser(db.sql, { sub: 'sweep-loser' });
-    const ids = [];
-    for (let i = 0; i < 20; i++)
-      ids.push(
-        (
-          await placeOrder(
-            db.sql,
-            user,
-            { scheduleId: show.scheduleId, seatIds: show.seatIds.slice(i * 5, i * 5 + 5) },
-            limits,
-          )
-        ).order.id,
-      );
+    const ids = await ordersOfFive(show, user, 20);
     await lapse(ids);
     const fans = await Promise.all(
       Array.from({ length: 20 }, (_, i) => ensureUser(db.sql, { sub: `racer-${i}` })),

@@ -127,20 +127,19 @@ export const Schedule = doc(
   { id: 'Schedule' },
 );
 
+/** A seat of a performance, as both seat maps show it. */
+const seatFields = {
+  seatId: Id,
+  section: z.string(),
+  rowLabel: z.string(),
+  number: int(),
+  seatType: z.string(),
+  price: Money,
+};
 export const SeatMap = doc(
   z.object({
     scheduleId: Id,
-    seats: z.array(
-      z.object({
-        seatId: Id,
-        section: z.string(),
-        rowLabel: z.string(),
-        number: int(),
-        seatType: z.string(),
-        price: Money,
-        status: z.enum(['available', 'unavailable']),
-      }),
-    ),
+    seats: z.array(z.object({ ...seatFields, status: z.enum(['available', 'unavailable']) })),
   }),
   { id: 'SeatMap' },
 );
@@ -344,12 +343,7 @@ export const AdminSeatMap = doc(
     scheduleId: Id,
     seats: z.array(
       z.object({
-        seatId: Id,
-        section: z.string(),
-        rowLabel: z.string(),
-        number: int(),
-        seatType: z.string(),
-        price: Money,
+        ...seatFields,
         status: SeatStatus,
         holdExpiresAt: z.nullable(Timestamp),
         orderId: z.nullable(Id),
