@@ -141,14 +141,15 @@ async function rushStrategy(
   admin: Sql,
   name: string,
   strategy: HoldStrategy,
+  clients = SIZE.clients,
 ): Promise<RushResult> {
   const { scheduleId } = await newSchedule(admin, SIZE.rushSeats);
   const hot = await hotBlockOf(admin, scheduleId, SIZE.hotBlock);
-  const ids = await users(admin, SIZE.clients, `rush-${name}`);
-  const pool = createSql({ url, max: SIZE.clients });
+  const ids = await users(admin, clients, `rush-${name}`);
+  const pool = createSql({ url, max: clients });
   try {
     const result = await rush({
-      clients: SIZE.clients,
+      clients,
       seconds: SIZE.seconds,
       hot,
       attempt: (client, seatIds) => strategy(pool, { userId: ids[client]!, scheduleId, seatIds }),
@@ -261,7 +262,8 @@ async function apiRush(url: string, admin: Sql) {
     const result = (await instance) as autocannon.Result;
     const seconds = result.duration;
     const errors5xx = result['5xx'];
-    const raw = await rawRush(url, admin, SIZE.apiConnections);
+    // the project's hold path straight from postgres.js, at the API's concurrency
+    const raw = await rushStrategy(url, admin, 'raw', strategies.project, SIZE.apiConnections);
     return {
       holdsPerSec: round(holds / seconds),
       p99Ms: result.latency.p99,
@@ -274,24 +276,6 @@ async function apiRush(url: string, admin: Sql) {
     };
   } finally {
     child.kill('SIGTERM');
-  }
-}
-
-/** The project's hold path straight from postgres.js at the API's concurrency. */
-async function rawRush(url: string, admin: Sql, clients: number) {
-  const { scheduleId } = await newSchedule(admin, SIZE.rushSeats);
-  const hot = await hotBlockOf(admin, scheduleId, SIZE.hotBlock);
-  const ids = await users(admin, clients, 'raw');
-  const pool = createSql({ url, max: clients });
-  try {
-    return await rush({
-      clients,
-      seconds: SIZE.seconds,
-      hot,
-      attempt: (client, seatIds) => strategies.project(pool, { userId: ids[client]!, scheduleId, seatIds }),
-    });
-  } finally {
-    await pool.end();
   }
 }
 
