@@ -40,3 +40,36 @@ export async function seedLargeSchedule(
   await sql`analyze`;
   return { venueId: venue.id, scheduleId: ids[0]!, scheduleIds: ids, seatCount: venue.seatCount };
 }
+
+let benchVenue: { venueId: number; seats: number } | undefined;
+/** A fresh performance of a venue of `seats` seats (created once), so every run starts equal. */
+export async function newSchedule(sql: Sql, seats: number) {
+  if (!benchVenue || benchVenue.seats !== seats) {
+    const created = await seedLargeSchedule(sql, { seats, schedules: 1 });
+    benchVenue = { venueId: created.venueId, seats };
+    return { scheduleId: created.scheduleId };
+  }
+  const [concert] = await sql<{ id: number }[]>`select id from concerts order by id limit 1`;
+  const start = new Date(Date.now() + 30 * 86_400_000 + Math.random() * 1e9);
+  const schedule = await createSchedule(sql, {
+    concertId: concert!.id,
+    venueId: benchVenue.venueId,
+    startAt: start.toISOString(),
+    endAt: new Date(start.getTime() + 7_200_000).toISOString(),
+  });
+  return { scheduleId: schedule.id };
+}
+
+/** `count` new users, `prefix-1` to `prefix-count`. */
+export async function users(sql: Sql, count: number, prefix: string): Promise<number[]> {
+  const rows = await sql<{ id: number }[]>`
+    insert into users (sub) select ${prefix} || '-' || g from generate_series(1, ${count}) as g returning id`;
+  return rows.map((r) => r.id);
+}
+
+/** The first `size` seats of the schedule, in seat order: the block every fan wants. */
+export async function hotBlockOf(sql: Sql, scheduleId: number, size: number): Promise<number[]> {
+  const rows = await sql<{ seatId: number }[]>`
+    select seat_id as "seatId" from schedule_seats where schedule_id = ${scheduleId} order by seat_id limit ${size}`;
+  return rows.map((r) => r.seatId);
+}

@@ -1,5 +1,6 @@
 import type { Sql } from '../db/client';
 import { placeOrder } from '../domain/orders';
+import { LIMITS } from './harness';
 
 /**
  * Ways to hold seats, side by side on the same data. `project` is the service's own path; the
@@ -22,8 +23,6 @@ const asOutcome = async (run: () => Promise<unknown>): Promise<HoldOutcome> => {
     throw error;
   }
 };
-
-const LIMITS = { holdTtlSeconds: 300, paymentTtlSeconds: 600, maxSeatsPerOrder: 8, maxSeatsPerUser: 100_000 };
 
 /** The service: per-user lock, then one statement that locks, checks and writes (domain/orders.ts). */
 export const project: HoldStrategy = async (sql, r) => {
