@@ -108,6 +108,31 @@ describe('bad input gets a 4xx problem document and changes nothing', () => {
     expect(res.body).not.toMatch(/hunter2|secret/);
     expect(JSON.parse(res.body!)).toMatchObject({ code: 'INTERNAL_ERROR', status: 500 });
   });
+
+  it('an error with a non-string code (a DOMException, say) → 500 problem document', async () => {
+    const broken = httpHandler(routes.health, async () => {
+      throw new DOMException('The operation timed out', 'TimeoutError'); // its code is the number 23
+    });
+    const res = await broken(
+      { rawPath: '/health', headers: {}, requestContext: { http: { method: 'GET' } } } as never,
+      { awsRequestId: 'req-2', functionName: 'health' } as never,
+    );
+    expect(res.statusCode).toBe(500);
+    expect(res.headers?.['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(res.body!)).toMatchObject({ code: 'INTERNAL_ERROR', status: 500 });
+  });
+
+  it('a database that is busy or restarting → 503 with Retry-After', async () => {
+    const busy = httpHandler(routes.health, async () => {
+      throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+    });
+    const res = await busy(
+      { rawPath: '/health', headers: {}, requestContext: { http: { method: 'GET' } } } as never,
+      { awsRequestId: 'req-3', functionName: 'health' } as never,
+    );
+    expect([res.statusCode, res.headers?.['retry-after']]).toEqual([503, '1']);
+    expect(JSON.parse(res.body!)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
+  });
 });
 
 describe('large responses', () => {

@@ -270,7 +270,9 @@ const UNAVAILABLE_CODES = new Set([
 
 export function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
-  const code = (error as { code?: string } | undefined)?.code;
+  const raw = (error as { code?: unknown } | null | undefined)?.code;
+  // a DOMException's code is a number: only driver and SQLSTATE codes (strings) are mapped
+  const code = typeof raw === 'string' ? raw : undefined;
   // Class 22 (data exception): a value the schema let through but PostgreSQL cannot store, such
   // as a NUL character in text. Bad input, and the transaction rolled back: a 400, not a 500.
   if (code?.startsWith('22')) {
