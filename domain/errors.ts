@@ -2,7 +2,7 @@ import type * as z from 'zod/mini';
 
 /**
  * The one error vocabulary of the service. Domain code throws these; the HTTP layer turns
- * them into RFC 9457 problem details in one place (functions/http/middleware.ts).
+ * them into RFC 9457 problem details in one place (functions/http/middleware/problem-details.ts).
  */
 export type ErrorCode =
   | 'VALIDATION_FAILED'

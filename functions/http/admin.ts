@@ -3,7 +3,8 @@ import * as catalog from '../../domain/catalog';
 import { notFound } from '../../domain/errors';
 import { changeScheduleStatus } from '../../domain/schedules';
 import { routes } from '../routes';
-import { httpHandler, RawJson } from './middleware';
+import { httpHandler } from './middleware';
+import { RawJson } from './responses';
 
 export const createConcert = httpHandler(routes.createConcert, ({ db, body }) =>
   catalog.createConcert(db, body),

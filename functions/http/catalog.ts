@@ -1,6 +1,7 @@
 import * as catalog from '../../domain/catalog';
 import { routes } from '../routes';
-import { httpHandler, RawJson } from './middleware';
+import { httpHandler } from './middleware';
+import { RawJson } from './responses';
 
 export const listConcerts = httpHandler(routes.listConcerts, ({ db, query }) =>
   catalog.listConcerts(db, query),
