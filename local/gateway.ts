@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
+import { AppError } from '../domain/errors';
 import type { HttpEvent, HttpResult } from '../functions/http/middleware';
+import { problem } from '../functions/http/responses';
 import { type Auth, type RouteDef, routeEntries } from '../functions/routes';
 import { handlerModules } from './handlers';
 import { verifyToken } from './jwt';
@@ -131,26 +133,6 @@ function lambdaContext(name: string, requestId: string): Context {
   };
 }
 
-function problem(
-  status: number,
-  code: string,
-  detail: string,
-  extra: Record<string, string> = {},
-): HttpResult {
-  const title = code.charAt(0) + code.slice(1).toLowerCase().replaceAll('_', ' ');
-  return {
-    statusCode: status,
-    headers: { 'content-type': 'application/problem+json', ...extra },
-    body: JSON.stringify({
-      type: `https://ticketing.example/problems/${code.toLowerCase().replaceAll('_', '-')}`,
-      title,
-      status,
-      detail,
-      code,
-    }),
-  };
-}
-
 /** One request through the gateway: route match, authorizer, handler. */
 export async function dispatch(routes: CompiledRoute[], request: IncomingHttp): Promise<HttpResult> {
   const path = new URL(request.url, 'http://localhost').pathname;
@@ -158,14 +140,16 @@ export async function dispatch(routes: CompiledRoute[], request: IncomingHttp): 
     const m = r.pattern.exec(path);
     return m ? [{ r, m }] : [];
   });
-  if (matches.length === 0) return problem(404, 'NOT_FOUND', `No route for ${path}`);
+  if (matches.length === 0) return problem(new AppError('NOT_FOUND', `No route for ${path}`));
   const match = matches.find(({ r }) => r.route.method === request.method);
   if (!match) {
     const allow = [...new Set(matches.map(({ r }) => r.route.method))].join(', ');
-    return problem(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here`, { allow });
+    return problem(new AppError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here`), {
+      headers: { allow },
+    });
   }
   if (request.body.length > MAX_REQUEST_BYTES)
-    return problem(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
+    return problem(new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large'));
 
   const { r, m } = match;
   const pathParameters: Record<string, string> = {};
@@ -180,8 +164,8 @@ export async function dispatch(routes: CompiledRoute[], request: IncomingHttp): 
       typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined;
     const payload = token ? await verifyToken(token) : undefined;
     if (!payload)
-      return problem(401, 'UNAUTHORIZED', 'A valid bearer token is required', {
-        'www-authenticate': 'Bearer',
+      return problem(new AppError('UNAUTHORIZED', 'A valid bearer token is required'), {
+        headers: { 'www-authenticate': 'Bearer' },
       });
     claims = flattenClaims(payload as Record<string, unknown>);
   }
@@ -228,7 +212,7 @@ export function createGateway(routes: CompiledRoute[], extra?: ExtraHandler): Se
     } catch (error) {
       // handlers answer their own errors; this is the gateway's "internal server error"
       console.error(error);
-      const result = problem(500, 'INTERNAL_ERROR', 'The gateway could not complete the request');
+      const result = problem(new AppError('INTERNAL_ERROR', 'The gateway could not complete the request'));
       res.writeHead(500, result.headers as Record<string, string>);
       res.end(result.body);
     }
