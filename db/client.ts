@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { getConfig } from '../domain/config';
+import { clientOptionsFromEnv } from './config';
 import { rdsAuthToken } from './iam-token';
 
 /** ids are bigint in the schema and plain numbers in the API (safe below 2^53). */
@@ -59,18 +59,9 @@ export function createSql(options: ClientOptions): Sql {
 
 let shared: Sql | undefined;
 
-/** The container-wide client, created on first use from the validated configuration. */
+/** The container-wide client, created on first use from the validated database settings. */
 export function getSql(): Sql {
-  if (!shared) {
-    const config = getConfig();
-    shared = createSql({
-      url: config.DATABASE_URL,
-      proxyHost: config.DB_PROXY_HOST,
-      database: config.DB_NAME,
-      user: config.DB_USER,
-      max: config.DB_POOL_MAX,
-    });
-  }
+  shared ??= createSql(clientOptionsFromEnv());
   return shared;
 }
 

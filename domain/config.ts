@@ -1,8 +1,11 @@
 import * as z from 'zod/mini';
+import { databaseSettings, parseSettings } from '../db/config';
+import type { BookingLimits } from './orders';
 
 /**
  * Every setting the service reads, validated once at start-up. The same names exist as
  * Lambda environment variables (set by the CDK stack) and as local environment variables.
+ * The database client's own settings are declared beside it (db/config.ts) and checked here too.
  */
 const count = (min: number, max: number, fallback: number) =>
   z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
@@ -11,13 +14,7 @@ const text = (fallback: string) => z._default(z.string().check(z.minLength(1)), 
 
 export const configSchema = z.object({
   PORT: count(0, 65535, 3000),
-  DATABASE_URL: z.optional(z.url()),
-  /** AWS only: RDS Proxy endpoint reached with an IAM auth token instead of a URL. */
-  DB_PROXY_HOST: z.optional(z.string()),
-  DB_NAME: text('ticketing'),
-  DB_USER: text('ticketing_app'),
-  /** Connections per process: 1 in Lambda (one request at a time), more for the local server. */
-  DB_POOL_MAX: count(1, 100, 1),
+  ...databaseSettings,
   HOLD_TTL_SECONDS: seconds(300),
   PAYMENT_TTL_SECONDS: seconds(600),
   SWEEP_INTERVAL_SECONDS: seconds(60),
@@ -34,21 +31,22 @@ let cached: Config | undefined;
 
 /** Reads and validates the environment once per process (per Lambda container). */
 export function getConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  if (env !== process.env) return parseConfig(env);
-  cached ??= parseConfig(env);
+  if (env !== process.env) return parseSettings(configSchema, env);
+  cached ??= parseSettings(configSchema, env);
   return cached;
-}
-
-function parseConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`Invalid configuration: ${problems}`);
-  }
-  return parsed.data;
 }
 
 /** Tests and the local server change settings between runs. */
 export function resetConfig(): void {
   cached = undefined;
+}
+
+/** The limits every booking is held to, from the configuration. */
+export function bookingLimits(config: Config = getConfig()): BookingLimits {
+  return {
+    holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    paymentTtlSeconds: config.PAYMENT_TTL_SECONDS,
+    maxSeatsPerOrder: config.MAX_SEATS_PER_ORDER,
+    maxSeatsPerUser: config.MAX_SEATS_PER_USER,
+  };
 }

@@ -1,20 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { placeBestAvailable } from '../../domain/best-available';
-import { getConfig } from '../../domain/config';
+import { bookingLimits } from '../../domain/config';
 import * as orders from '../../domain/orders';
 import { metrics } from '../observability';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';
-
-export function bookingLimits() {
-  const c = getConfig();
-  return {
-    holdTtlSeconds: c.HOLD_TTL_SECONDS,
-    paymentTtlSeconds: c.PAYMENT_TTL_SECONDS,
-    maxSeatsPerOrder: c.MAX_SEATS_PER_ORDER,
-    maxSeatsPerUser: c.MAX_SEATS_PER_USER,
-  };
-}
 
 export const createOrder = httpHandler(routes.createOrder, async ({ db, caller, body }) => {
   try {

@@ -1,0 +1,42 @@
+import * as z from 'zod/mini';
+import type { ClientOptions } from './client';
+
+/**
+ * The settings the database client reads. They live here, beside the client, because the database
+ * layer sits below everything else and may import nothing above it; domain/config.ts folds them
+ * into the one configuration the service validates at start-up.
+ */
+export const databaseSettings = {
+  DATABASE_URL: z.optional(z.url()),
+  /** AWS only: RDS Proxy endpoint reached with an IAM auth token instead of a URL. */
+  DB_PROXY_HOST: z.optional(z.string()),
+  DB_NAME: z._default(z.string().check(z.minLength(1)), 'ticketing'),
+  DB_USER: z._default(z.string().check(z.minLength(1)), 'ticketing_app'),
+  /** Connections per process: 1 in Lambda (one request at a time), more for the local server. */
+  DB_POOL_MAX: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 1),
+};
+
+const databaseSettingsSchema = z.object(databaseSettings);
+export type DatabaseSettings = z.infer<typeof databaseSettingsSchema>;
+
+/** The environment parsed by `schema`, or one error that names every bad setting. */
+export function parseSettings<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** The client's options from the environment (Lambda variables set by the stack, or local ones). */
+export function clientOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ClientOptions {
+  const settings = parseSettings(databaseSettingsSchema, env);
+  return {
+    url: settings.DATABASE_URL,
+    proxyHost: settings.DB_PROXY_HOST,
+    database: settings.DB_NAME,
+    user: settings.DB_USER,
+    max: settings.DB_POOL_MAX,
+  };
+}
