@@ -1,4 +1,5 @@
 import type { Db } from './client';
+import type { ScheduleStatus } from './vocabulary';
 
 /** Concerts, venues with their seat maps, and schedules. */
 
@@ -157,7 +158,7 @@ export interface ScheduleRow {
   venueId: number;
   startAt: Date;
   endAt: Date;
-  status: 'sales_open' | 'closed' | 'cancelled';
+  status: ScheduleStatus;
   singleSeatRule: boolean;
 }
 
@@ -210,7 +211,7 @@ export async function scheduleSeatCount(db: Db, id: number): Promise<number> {
 export async function setScheduleStatus(
   db: Db,
   id: number,
-  status: ScheduleRow['status'],
+  status: ScheduleStatus,
 ): Promise<ScheduleRow | undefined> {
   const [row] = await db<ScheduleRow[]>`
     update schedules s set status = ${status}, updated_at = now() where s.id = ${id}
@@ -221,7 +222,7 @@ export async function setScheduleStatus(
 
 export async function schedulesOfConcert(db: Db, concertId: number) {
   return db<
-    { id: number; venue: { id: number; name: string }; startAt: Date; endAt: Date; status: string }[]
+    { id: number; venue: { id: number; name: string }; startAt: Date; endAt: Date; status: ScheduleStatus }[]
   >`
     select s.id, json_build_object('id', v.id, 'name', v.name) as venue, s.start_at as "startAt", s.end_at as "endAt", s.status
     from schedules s join venues v on v.id = s.venue_id

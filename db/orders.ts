@@ -1,9 +1,14 @@
 import type { Db, Tx } from './client';
+import type {
+  CancelReason,
+  OrderItemStatus,
+  OrderStatus,
+  PaymentStatus,
+  Provider,
+  ScheduleStatus,
+} from './vocabulary';
 
 /** Orders and their items. */
-
-export type OrderStatus = 'created' | 'awaiting_payment' | 'paid' | 'cancelled' | 'refunded';
-export type CancelReason = 'customer' | 'expired' | 'payment_failed' | 'schedule_cancelled';
 
 export interface OrderView {
   id: number;
@@ -20,13 +25,13 @@ export interface OrderView {
     rowLabel: string;
     number: number;
     price: string;
-    status: 'held' | 'booked' | 'cancelled';
+    status: OrderItemStatus;
   }[];
   payments: {
     id: number;
-    provider: string;
+    provider: Provider;
     amount: string;
-    status: string;
+    status: PaymentStatus;
     pgTid: string | null;
     approvedAt: string | null;
   }[];
@@ -76,7 +81,7 @@ export interface LockedOrder {
   totalAmount: string;
   lapsed: boolean;
   scheduleStarted: boolean;
-  scheduleStatus: string;
+  scheduleStatus: ScheduleStatus;
 }
 
 /** Locks the order row. Callers lock the order's seats first (see db/seats.ts). */
@@ -103,7 +108,7 @@ export interface ItemRow {
   id: number;
   scheduleSeatId: number;
   price: string;
-  status: 'held' | 'booked' | 'cancelled';
+  status: OrderItemStatus;
 }
 
 export async function itemsOfOrder(tx: Tx, orderId: number): Promise<ItemRow[]> {
@@ -118,8 +123,8 @@ export async function lockUserInSchedule(
   tx: Tx,
   userId: number,
   scheduleId: number,
-): Promise<{ status: string; started: boolean; singleSeatRule: boolean } | undefined> {
-  const [row] = await tx<{ status: string; started: boolean; singleSeatRule: boolean }[]>`
+): Promise<{ status: ScheduleStatus; started: boolean; singleSeatRule: boolean } | undefined> {
+  const [row] = await tx<{ status: ScheduleStatus; started: boolean; singleSeatRule: boolean }[]>`
     select s.status, s.start_at <= now() as started, s.single_seat_rule as "singleSeatRule",
            pg_advisory_xact_lock(hashtextextended('hold:' || ${userId}::text || ':' || s.id::text, 0)) is null as locked
     from schedules s where s.id = ${scheduleId}
@@ -130,7 +135,7 @@ export async function lockUserInSchedule(
 export async function setItemsStatus(
   tx: Tx,
   itemIds: number[],
-  status: 'booked' | 'cancelled',
+  status: Extract<OrderItemStatus, 'booked' | 'cancelled'>,
 ): Promise<void> {
   await tx`update order_items set status = ${status}, updated_at = now() where id = any(${itemIds}::bigint[])`;
 }

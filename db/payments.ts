@@ -1,9 +1,7 @@
 import type { Db, Tx } from './client';
+import type { PaymentEventType, PaymentStatus, Provider } from './vocabulary';
 
 /** The PG transaction log: attempts, successes, failures and refunds. */
-
-export type PaymentStatus = 'initiated' | 'success' | 'fail' | 'refund';
-export type Provider = 'card' | 'kakao' | 'naver';
 
 export interface PaymentRow {
   id: number;
@@ -109,7 +107,7 @@ export async function refundablePayments(
 
 export async function recordWebhookEvent(
   tx: Tx,
-  event: { provider: Provider; eventId: string; type: string; paymentId: number; payload: unknown },
+  event: { provider: Provider; eventId: string; type: PaymentEventType; paymentId: number; payload: unknown },
 ): Promise<boolean> {
   const rows = await tx`
     insert into webhook_events (provider, event_id, type, payment_id, outcome, payload)

@@ -1,4 +1,5 @@
 import type { Db, Tx } from './client';
+import type { SeatStatus } from './vocabulary';
 
 /**
  * Seat maps, availability and holds: the `schedule_seats` aggregate.
@@ -166,7 +167,7 @@ export async function releaseSeats(tx: Tx, orderId: number, scheduleSeatIds: num
 export async function setSeatsOfOrder(
   tx: Tx,
   orderId: number,
-  status: 'pending_payment' | 'booked',
+  status: Extract<SeatStatus, 'pending_payment' | 'booked'>,
   expiresAt: Date | null,
 ): Promise<number> {
   const result = await tx`

@@ -11,6 +11,15 @@ const ATTEMPTS = 4;
 
 class BlockTaken extends Error {}
 
+/** "The best `quantity` seats", optionally within a section, a seat type or a price. */
+export interface BestAvailablePick {
+  scheduleId: number;
+  quantity: number;
+  section?: string;
+  seatType?: string;
+  maxPrice?: number;
+}
+
 /**
  * "N best seats": the server picks `quantity` adjacent seats in one row and holds them exactly
  * like an explicit pick.
@@ -26,7 +35,7 @@ class BlockTaken extends Error {}
 export async function placeBestAvailable(
   db: Db,
   userId: number,
-  input: { scheduleId: number; quantity: number; section?: string; seatType?: string; maxPrice?: number },
+  input: BestAvailablePick,
   limits: BookingLimits,
 ): Promise<PlacedOrder> {
   if (input.quantity > limits.maxSeatsPerOrder) {
@@ -80,7 +89,7 @@ class RowOutcome extends Error {
 async function tryRow(
   tx: Tx,
   userId: number,
-  input: { scheduleId: number; quantity: number; section?: string; seatType?: string; maxPrice?: number },
+  input: BestAvailablePick,
   row: { section: string; rowLabel: string },
   options: { allowStranding: boolean; wait: boolean },
   limits: BookingLimits,
@@ -108,11 +117,7 @@ async function tryRow(
 }
 
 /** The blocks of one (claimed) row, with fresh data, best first. */
-function blocksInRow(
-  tx: Tx,
-  input: { scheduleId: number; quantity: number; section?: string; seatType?: string; maxPrice?: number },
-  row: { section: string; rowLabel: string },
-) {
+function blocksInRow(tx: Tx, input: BestAvailablePick, row: { section: string; rowLabel: string }) {
   return seats.findCandidateBlocks(tx, input.scheduleId, input.quantity, { ...input, row }, BLOCKS_PER_ROW);
 }
 

@@ -1,16 +1,55 @@
 import * as catalog from '../db/catalog';
 import { type Db, inTx } from '../db/client';
 import * as seats from '../db/seats';
-import type { CreateScheduleInput, CreateVenueInput } from '../functions/schemas';
 import { AppError, notFound } from './errors';
 import { decodeCursor, encodeCursor } from './orders';
 
 /** Browsing for fans, and the catalog administration behind it. */
 
-export async function listConcerts(
-  db: Db,
-  filter: { genre?: string; artist?: string; q?: string; limit: number; cursor?: string },
-) {
+export interface ConcertSearch {
+  genre?: string;
+  artist?: string;
+  /** Words in the title or the artist. */
+  q?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface ConcertInput {
+  title: string;
+  artist: string;
+  genre?: string | null;
+  description?: string | null;
+  runtimeMinutes?: number | null;
+  /** Inactive concerts are hidden from fans. */
+  isActive?: boolean;
+}
+export type ConcertChanges = Partial<ConcertInput>;
+
+export interface CreateVenueInput {
+  name: string;
+  address?: string | null;
+  sections: {
+    section: string;
+    /** Ordering of sections by quality, 1 = best; defaults to the request order. */
+    rank?: number;
+    rows: { rowLabel: string; seats: number; seatType: string; basePrice: number }[];
+  }[];
+}
+
+export interface CreateScheduleInput {
+  concertId: number;
+  venueId: number;
+  /** ISO 8601 timestamps. */
+  startAt: string;
+  endAt: string;
+  /** Price per seat type; seat types left out sell at the seat's base price. */
+  prices?: Record<string, number>;
+  /** Refuse explicit picks that would strand a single empty seat. */
+  noSingleSeatGaps?: boolean;
+}
+
+export async function listConcerts(db: Db, filter: ConcertSearch) {
   const rows = await catalog.listActiveConcerts(db, { ...filter, afterId: decodeCursor(filter.cursor) });
   const items = rows.slice(0, filter.limit);
   return { items, nextCursor: rows.length > filter.limit ? encodeCursor(items.at(-1)!.id) : null };
@@ -50,9 +89,9 @@ export async function getAvailability(db: Db, scheduleId: number) {
   };
 }
 
-export const createConcert = (db: Db, fields: catalog.ConcertFields) => catalog.insertConcert(db, fields);
+export const createConcert = (db: Db, fields: ConcertInput) => catalog.insertConcert(db, fields);
 
-export async function updateConcert(db: Db, id: number, fields: catalog.ConcertFields) {
+export async function updateConcert(db: Db, id: number, fields: ConcertChanges) {
   const updated = await catalog.updateConcert(db, id, fields);
   if (!updated) throw notFound('Concert', id);
   return updated;

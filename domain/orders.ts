@@ -3,6 +3,7 @@ import * as orders from '../db/orders';
 import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import * as seats from '../db/seats';
+import type { CancelReason, Provider } from '../db/vocabulary';
 import { AppError, notFound } from './errors';
 import { fromCents, sumMoney, toCents } from './money';
 
@@ -19,6 +20,13 @@ export interface BookingLimits {
   maxSeatsPerUser: number;
 }
 
+/** Seats the fan picked on the seat map. */
+export interface SeatPick {
+  scheduleId: number;
+  seatIds: number[];
+}
+
+/** Who is asking: the domain decides what they may see and change. */
 export interface Caller {
   id: number;
   isAdmin: boolean;
@@ -33,7 +41,7 @@ export interface PlacedOrder {
 export async function placeOrder(
   db: Db,
   userId: number,
-  input: { scheduleId: number; seatIds: number[] },
+  input: SeatPick,
   limits: BookingLimits,
 ): Promise<PlacedOrder> {
   const duplicates = [...new Set(input.seatIds.filter((id, i) => input.seatIds.indexOf(id) !== i))];
@@ -80,7 +88,7 @@ export async function lockUserInSchedule(tx: Tx, userId: number, scheduleId: num
 /** The order a successful hold created, or the error that explains why there is none. */
 export function placedOrThrow(
   result: seats.HoldResult,
-  { scheduleId, seatIds }: { scheduleId: number; seatIds: number[] },
+  { scheduleId, seatIds }: SeatPick,
   limits: BookingLimits,
 ): PlacedOrder {
   if (result.order) return { order: result.order, expiredOrderIds: result.expiredOrderIds };
@@ -167,7 +175,7 @@ export async function startPayment(
   db: Db,
   caller: Caller,
   orderId: number,
-  provider: payments.Provider,
+  provider: Provider,
   limits: BookingLimits,
 ): Promise<payments.PaymentRow> {
   return inTx(db, async (tx) => {
@@ -246,7 +254,7 @@ export async function cancelItems(
   tx: Tx,
   order: orders.LockedOrder,
   chosen: orders.ItemRow[],
-  reason: orders.CancelReason,
+  reason: CancelReason,
 ) {
   await orders.setItemsStatus(
     tx,

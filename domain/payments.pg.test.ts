@@ -287,7 +287,7 @@ describe('webhook endpoint', () => {
   it('refuses a bad, stale, missing or tampered signature with 401 and queues nothing', async () => {
     const e = event(1, '1.00');
     const raw = JSON.stringify(e);
-    const { sign } = await import('./pg-providers');
+    const { sign } = await import('../functions/adapters/pg-webhooks');
     const stale = Math.floor(Date.now() / 1000) - 301;
     const depth = api.queue.depth;
 
@@ -314,7 +314,7 @@ describe('webhook endpoint', () => {
 
   it('refuses a signed but malformed body with 400 and queues nothing', async () => {
     const depth = api.queue.depth;
-    const { sign } = await import('./pg-providers');
+    const { sign } = await import('../functions/adapters/pg-webhooks');
     const bad = [
       '{"eventId": 1',
       JSON.stringify({ ...event(1, '1.00'), type: 'payment.maybe' }),

@@ -3,9 +3,25 @@ import * as orders from '../db/orders';
 import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import * as seats from '../db/seats';
-import type { WebhookEventBody } from '../functions/schemas';
+import type { PaymentEventType, Provider } from '../db/vocabulary';
 import { sameAmount, sumMoney } from './money';
 import { cancelItems } from './orders';
+
+/**
+ * A PG's webhook as the domain sees it: verified and normalised by the PG's adapter
+ * (functions/adapters/pg-webhooks.ts), whatever format the PG itself sends.
+ */
+export interface PaymentEvent {
+  /** The PG's id of this notification: each is applied once. */
+  eventId: string;
+  type: PaymentEventType;
+  paymentId: number;
+  pgTid: string;
+  /** Decimal string, as the PG reported it. */
+  amount: string;
+  /** ISO 8601 timestamp. */
+  occurredAt: string;
+}
 
 /**
  * Applies PG events. The rule that matters most: no money is kept without a ticket, and no ticket
@@ -25,11 +41,7 @@ export type Outcome =
   | 'already_failed'
   | 'ignored_after_success';
 
-export async function applyPaymentEvent(
-  db: Db,
-  provider: payments.Provider,
-  event: WebhookEventBody,
-): Promise<Outcome> {
+export async function applyPaymentEvent(db: Db, provider: Provider, event: PaymentEvent): Promise<Outcome> {
   // read outside the lock: the lock order is seats → order → payment, and the seats come first
   const orderId = await payments.orderIdOfPayment(db, event.paymentId);
   return inTx(db, async (tx) => {
@@ -49,8 +61,8 @@ export async function applyPaymentEvent(
 
 async function apply(
   tx: Tx,
-  provider: payments.Provider,
-  event: WebhookEventBody,
+  provider: Provider,
+  event: PaymentEvent,
   orderId: number | undefined,
 ): Promise<Outcome> {
   if (orderId === undefined) return 'unknown_payment';
@@ -70,7 +82,7 @@ async function applySuccess(
   tx: Tx,
   order: orders.LockedOrder,
   payment: payments.PaymentRow,
-  event: WebhookEventBody,
+  event: PaymentEvent,
   lockedSeats: { id: number; orderId: number | null; free: boolean }[],
 ): Promise<Outcome> {
   if (!sameAmount(event.amount, payment.amount)) {

@@ -1,5 +1,5 @@
-import type { Provider } from '../db/payments';
-import type { WebhookEventBody } from '../functions/schemas';
+import type { Provider } from '../db/vocabulary';
+import type { PaymentEvent } from './payments';
 
 /**
  * The two AWS services the domain talks to, as small ports. AWS adapters live in
@@ -7,7 +7,7 @@ import type { WebhookEventBody } from '../functions/schemas';
  */
 export interface QueuedPaymentEvent {
   provider: Provider;
-  event: WebhookEventBody;
+  event: PaymentEvent;
   receivedAt: string;
 }
 

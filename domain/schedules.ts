@@ -2,11 +2,10 @@ import * as catalog from '../db/catalog';
 import { type Db, inTx } from '../db/client';
 import * as orders from '../db/orders';
 import * as seats from '../db/seats';
+import type { ScheduleStatus } from '../db/vocabulary';
 import { adminSchedule } from './catalog';
 import { AppError, notFound } from './errors';
 import { cancelItems } from './orders';
-
-type ScheduleStatus = 'sales_open' | 'closed' | 'cancelled';
 
 const BATCH = 100;
 

@@ -2,6 +2,25 @@
 // carries these schemas; the classic API alone was 97 KB of each). Metadata for the OpenAPI
 // document is registered in zod's global registry, which functions/openapi.ts reads.
 import * as z from 'zod/mini';
+import {
+  ORDER_ITEM_STATUSES,
+  ORDER_STATUSES,
+  PAYMENT_EVENT_TYPES,
+  PAYMENT_STATUSES,
+  PROVIDERS,
+  SCHEDULE_STATUSES,
+  SEAT_STATUSES,
+} from '../db/vocabulary';
+import type { BestAvailablePick } from '../domain/best-available';
+import type {
+  ConcertChanges,
+  ConcertInput,
+  ConcertSearch,
+  CreateScheduleInput,
+  CreateVenueInput,
+} from '../domain/catalog';
+import type { SeatPick } from '../domain/orders';
+import type { PaymentEvent } from '../domain/payments';
 
 /**
  * The HTTP contract of ../shared/API.md as zod schemas: they validate requests at run time and
@@ -14,6 +33,12 @@ const doc = <T extends z.ZodMiniType>(schema: T, meta: Meta): T => {
   z.globalRegistry.add(schema, meta);
   return schema;
 };
+
+/**
+ * A schema whose parsed value the domain accepts as `T`. The domain owns its input types; a request
+ * schema is checked against them (`schema satisfies Parses<T>`), so a drift fails `tsc`.
+ */
+type Parses<T> = z.ZodMiniType<T, unknown>;
 
 // ---- building blocks -------------------------------------------------------------------------
 
@@ -72,8 +97,8 @@ export const Problem = doc(
   { id: 'Problem' },
 );
 
-export const ScheduleStatus = z.enum(['sales_open', 'closed', 'cancelled']);
-export const Provider = z.enum(['card', 'kakao', 'naver']);
+export const ScheduleStatus = z.enum(SCHEDULE_STATUSES);
+export const Provider = z.enum(PROVIDERS);
 
 // ---- params ----------------------------------------------------------------------------------
 
@@ -102,7 +127,7 @@ export const ConcertQuery = z.object({
   q: z.optional(Text(200)),
   limit: Limit,
   cursor: Cursor,
-});
+}) satisfies Parses<ConcertSearch>;
 
 const VenueRef = z.object({ id: Id, name: z.string() });
 export const ScheduleSummary = z.object({
@@ -180,14 +205,14 @@ export const CreateOrderBody = doc(
     description:
       'Either explicit `seatIds`, or `quantity` (with optional filters) for the best available seats',
   },
-);
+) satisfies Parses<SeatPick | BestAvailablePick>;
 
-export const OrderStatus = z.enum(['created', 'awaiting_payment', 'paid', 'cancelled', 'refunded']);
+export const OrderStatus = z.enum(ORDER_STATUSES);
 export const Payment = z.object({
   id: Id,
   provider: Provider,
   amount: Money,
-  status: z.enum(['initiated', 'success', 'fail', 'refund']),
+  status: z.enum(PAYMENT_STATUSES),
   pgTid: z.nullable(z.string()),
   approvedAt: z.nullable(Timestamp),
 });
@@ -207,7 +232,7 @@ export const Order = doc(
         rowLabel: z.string(),
         number: int(),
         price: Money,
-        status: z.enum(['held', 'booked', 'cancelled']),
+        status: z.enum(ORDER_ITEM_STATUSES),
       }),
     ),
     payments: z.array(Payment),
@@ -238,13 +263,15 @@ const concertFields = {
   runtimeMinutes: z.optional(z.nullable(intIn(1, 1440))),
   isActive: z.optional(z.boolean()),
 };
-export const CreateConcertBody = doc(z.strictObject(concertFields), { id: 'CreateConcert' });
+export const CreateConcertBody = doc(z.strictObject(concertFields), {
+  id: 'CreateConcert',
+}) satisfies Parses<ConcertInput>;
 export const UpdateConcertBody = doc(
   z
     .partial(z.strictObject(concertFields))
     .check(z.refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' })),
   { id: 'UpdateConcert' },
-);
+) satisfies Parses<ConcertChanges>;
 
 const SeatTypeName = z.string().check(z.trim(), z.minLength(1), z.maxLength(30));
 export const CreateVenueBody = doc(
@@ -296,8 +323,7 @@ export const CreateVenueBody = doc(
       }),
     ),
   { id: 'CreateVenue' },
-);
-export type CreateVenueInput = z.infer<typeof CreateVenueBody>;
+) satisfies Parses<CreateVenueInput>;
 export const VenueCreated = doc(
   z.object({ id: Id, name: z.string(), address: z.nullable(z.string()), seatCount: int() }),
   { id: 'Venue' },
@@ -321,8 +347,7 @@ export const CreateScheduleBody = doc(
       }),
     ),
   { id: 'CreateSchedule' },
-);
-export type CreateScheduleInput = z.infer<typeof CreateScheduleBody>;
+) satisfies Parses<CreateScheduleInput>;
 export const UpdateScheduleBody = doc(z.strictObject({ status: ScheduleStatus }), { id: 'UpdateSchedule' });
 export const AdminSchedule = doc(
   z.object({
@@ -337,7 +362,7 @@ export const AdminSchedule = doc(
   { id: 'AdminSchedule' },
 );
 
-const SeatStatus = z.enum(['available', 'held', 'pending_payment', 'booked', 'cancelled']);
+const SeatStatus = z.enum(SEAT_STATUSES);
 export const AdminSeatMap = doc(
   z.object({
     scheduleId: Id,
@@ -400,15 +425,14 @@ export const Reconciliation = doc(
 export const WebhookEvent = doc(
   z.object({
     eventId: str(1, 200),
-    type: z.enum(['payment.succeeded', 'payment.failed', 'payment.cancelled']),
+    type: z.enum(PAYMENT_EVENT_TYPES),
     paymentId: Id,
     pgTid: str(1, 200),
     amount: z.string().check(z.regex(/^\d{1,10}(\.\d{1,2})?$/)),
     occurredAt: Timestamp,
   }),
   { id: 'PaymentWebhookEvent' },
-);
-export type WebhookEventBody = z.infer<typeof WebhookEvent>;
+) satisfies Parses<PaymentEvent>;
 export const Accepted = z.object({ accepted: z.literal(true), eventId: z.string() });
 
 export const Health = z.object({ status: z.literal('ok') });

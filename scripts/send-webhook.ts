@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { sign } from '../domain/pg-providers';
+import { sign } from '../functions/adapters/pg-webhooks';
 
 /**
  * Plays a payment gateway: sends a signed webhook of the built-in format to the local server.

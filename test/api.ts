@@ -1,8 +1,8 @@
 import { setSql } from '../db/client';
 import { forgetUsers } from '../db/users';
 import { resetConfig } from '../domain/config';
-import { sign } from '../domain/pg-providers';
 import type { DomainEvent } from '../domain/ports';
+import { sign } from '../functions/adapters/pg-webhooks';
 import { useEventPublisher, usePaymentQueue } from '../functions/adapters/ports';
 import { handler as processPayments } from '../functions/payment-processor';
 import { dispatch, loadRoutes } from '../local/gateway';

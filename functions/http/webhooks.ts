@@ -1,5 +1,5 @@
 import { getConfig } from '../../domain/config';
-import { adapterFor } from '../../domain/pg-providers';
+import { adapterFor } from '../adapters/pg-webhooks';
 import { paymentQueue } from '../adapters/ports';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';

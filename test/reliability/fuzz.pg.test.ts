@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sign } from '../../domain/pg-providers';
+import { sign } from '../../functions/adapters/pg-webhooks';
 import { routeEntries } from '../../functions/routes';
 import { createTestApi, type TestApi } from '../api';
 import { createShow } from '../fixtures';

@@ -1,12 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Provider } from '../db/payments';
-import { WebhookEvent, type WebhookEventBody } from '../functions/schemas';
-import { AppError, parseJson, parseWith } from './errors';
+import type { Provider } from '../../db/vocabulary';
+import { AppError, parseJson, parseWith } from '../../domain/errors';
+import type { PaymentEvent } from '../../domain/payments';
+import { WebhookEvent } from '../schemas';
 
 /**
  * A provider adapter turns a PG's raw webhook (headers and the raw body bytes) into a verified,
- * normalised payment event — or refuses it. Every adapter maps its PG's format onto
- * `WebhookEventBody`; the processor only ever sees that shape.
+ * normalised payment event — or refuses it. Every adapter maps its PG's format onto the domain's
+ * `PaymentEvent`; the processor only ever sees that shape. Signatures are the PG's business, so
+ * they are checked here, beside the other adapters, and never in the domain.
  *
  * Adding a real PG: write an adapter beside `signedAdapter` and register it in `adapters`. For
  * example Toss Payments sends status webhooks without a signature: its adapter must not trust the
@@ -15,7 +17,7 @@ import { AppError, parseJson, parseWith } from './errors';
  * the fetched status and amount, not the posted ones, go into the normalised event.
  */
 export interface PgAdapter {
-  verify(headers: Record<string, string | undefined>, rawBody: string, now?: Date): WebhookEventBody;
+  verify(headers: Record<string, string | undefined>, rawBody: string, now?: Date): PaymentEvent;
 }
 
 export const SIGNATURE_TOLERANCE_SECONDS = 300;

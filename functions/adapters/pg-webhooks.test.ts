@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { AppError } from './errors';
-import { sign, signedAdapter } from './pg-providers';
+import type { AppError } from '../../domain/errors';
+import { sign, signedAdapter } from './pg-webhooks';
 
 const secret = 'shh';
 const adapter = signedAdapter(secret);

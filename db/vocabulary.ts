@@ -1,0 +1,33 @@
+/**
+ * Every status and provider name the service stores, declared once. The zod contract
+ * (functions/schemas.ts) and the TypeScript types are built from these tuples; the CHECK
+ * constraints in db/migrations spell the same lists, and db/vocabulary.pg.test.ts fails when the
+ * two drift. They sit in db/, the lowest layer, because the row types here need them too.
+ */
+
+export const SCHEDULE_STATUSES = ['sales_open', 'closed', 'cancelled'] as const;
+export type ScheduleStatus = (typeof SCHEDULE_STATUSES)[number];
+
+/** A seat of one performance (schedule_seats). */
+export const SEAT_STATUSES = ['available', 'held', 'pending_payment', 'booked', 'cancelled'] as const;
+export type SeatStatus = (typeof SEAT_STATUSES)[number];
+
+export const ORDER_STATUSES = ['created', 'awaiting_payment', 'paid', 'cancelled', 'refunded'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const CANCEL_REASONS = ['customer', 'expired', 'payment_failed', 'schedule_cancelled'] as const;
+export type CancelReason = (typeof CANCEL_REASONS)[number];
+
+export const ORDER_ITEM_STATUSES = ['held', 'booked', 'cancelled'] as const;
+export type OrderItemStatus = (typeof ORDER_ITEM_STATUSES)[number];
+
+export const PAYMENT_STATUSES = ['initiated', 'success', 'fail', 'refund'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+/** The PGs (payment gateways) the service takes money from. */
+export const PROVIDERS = ['card', 'kakao', 'naver'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** What a PG's webhook may tell us about a payment. */
+export const PAYMENT_EVENT_TYPES = ['payment.succeeded', 'payment.failed', 'payment.cancelled'] as const;
+export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
