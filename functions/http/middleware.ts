@@ -9,6 +9,7 @@ import type {
 import type * as z from 'zod/mini';
 import { type Db, getSql } from '../../db/client';
 import type { Identity } from '../../db/users';
+import type { Caller } from '../../domain/orders';
 import { logger, metrics } from '../observability';
 import type { RouteDef } from '../routes';
 import { authorize, upsertCaller } from './middleware/auth';
@@ -22,12 +23,6 @@ export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 type Infer<T> = T extends z.ZodMiniType ? z.output<T> : undefined;
-
-export interface Caller {
-  id: number;
-  sub: string;
-  isAdmin: boolean;
-}
 
 export interface HttpRequest<R extends RouteDef> {
   params: Infer<R['params']>;

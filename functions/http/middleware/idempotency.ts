@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { inTx } from '../../../db/client';
 import { claimIdempotencyKey, storeIdempotentResponse } from '../../../db/idempotency';
 import { AppError } from '../../../domain/errors';
+import type { Caller } from '../../../domain/orders';
 import type { RouteDef } from '../../routes';
-import type { Caller, HttpEvent, HttpRequest, HttpResult } from '../middleware';
+import type { HttpEvent, HttpRequest, HttpResult } from '../middleware';
 import { json } from '../responses';
 import { header } from './parse-request';
 
