@@ -5,9 +5,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getSql } from '../db/client';
+import { parseJson, parseWith } from '../domain/errors';
 import { applyPaymentEvent } from '../domain/payments';
 import type { QueuedPaymentEvent } from '../domain/ports';
 import { logger, metrics } from './observability';
+import { QueuedPaymentEventMessage } from './schemas';
 
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -16,7 +18,7 @@ const processor = new BatchProcessor(EventType.SQS);
  * batch item failure: SQS redelivers only that one (and after 5 receives moves it to the DLQ).
  */
 async function recordHandler(record: SQSRecord): Promise<void> {
-  const message = JSON.parse(record.body) as QueuedPaymentEvent;
+  const message = parseMessage(record);
   const outcome = await applyPaymentEvent(getSql(), message.provider, message.event);
   metrics.addMetric(`PaymentEvent_${outcome}`, MetricUnit.Count, 1);
   logger.info('payment event applied', {
@@ -24,6 +26,25 @@ async function recordHandler(record: SQSRecord): Promise<void> {
     paymentId: message.event.paymentId,
     outcome,
   });
+}
+
+/**
+ * The queued event, validated. A message that is not JSON or not what the webhook receiver enqueues
+ * is never applied half-understood, and never dropped: it fails like any other record, so SQS
+ * retries it and after maxReceiveCount moves it to the DLQ (alarmed), where nothing is lost.
+ */
+function parseMessage(record: SQSRecord): QueuedPaymentEvent {
+  try {
+    return parseWith(QueuedPaymentEventMessage, parseJson(record.body), 'message');
+  } catch (error) {
+    metrics.addMetric('PaymentEvent_invalid', MetricUnit.Count, 1);
+    logger.error('invalid payment event message', {
+      messageId: record.messageId,
+      receiveCount: record.attributes?.ApproximateReceiveCount,
+      error: error as Error,
+    });
+    throw error;
+  }
 }
 
 export const handler = middy(async (event: SQSEvent, context: Context) =>

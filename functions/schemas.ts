@@ -21,6 +21,7 @@ import type {
 } from '../domain/catalog';
 import type { SeatPick } from '../domain/orders';
 import type { PaymentEvent } from '../domain/payments';
+import type { QueuedPaymentEvent } from '../domain/ports';
 
 /**
  * The HTTP contract of ../shared/API.md as zod schemas: they validate requests at run time and
@@ -434,6 +435,12 @@ export const WebhookEvent = doc(
   { id: 'PaymentWebhookEvent' },
 ) satisfies Parses<PaymentEvent>;
 export const Accepted = z.object({ accepted: z.literal(true), eventId: z.string() });
+/** What the webhook receiver enqueues for the payment processor: checked on arrival, never cast. */
+export const QueuedPaymentEventMessage = z.object({
+  provider: Provider,
+  event: WebhookEvent,
+  receivedAt: Timestamp,
+}) satisfies Parses<QueuedPaymentEvent>;
 
 export const Health = z.object({ status: z.literal('ok') });
 export const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0') });
