@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { clientOptionsFromEnv } from './config';
+import { type ClientOptions, clientOptionsFromEnv } from './config';
 import { rdsAuthToken } from './iam-token';
 
 /** ids are bigint in the schema and plain numbers in the API (safe below 2^53). */
@@ -15,15 +15,6 @@ export type Sql = postgres.Sql<{ bigint: number }>;
 export type Tx = postgres.TransactionSql<{ bigint: number }>;
 /** Either: data functions run inside whatever transaction their caller owns. */
 export type Db = Sql | Tx;
-
-export interface ClientOptions {
-  url?: string;
-  /** RDS Proxy host: connect with an IAM auth token minted per connection. */
-  proxyHost?: string;
-  database?: string;
-  user?: string;
-  max?: number;
-}
 
 /**
  * The one place that creates postgres.js clients. Lambda-grade defaults: one connection per

@@ -1,5 +1,4 @@
 import * as z from 'zod/mini';
-import type { ClientOptions } from './client';
 
 /**
  * The settings the database client reads. They live here, beside the client, because the database
@@ -17,7 +16,6 @@ export const databaseSettings = {
 };
 
 const databaseSettingsSchema = z.object(databaseSettings);
-export type DatabaseSettings = z.infer<typeof databaseSettingsSchema>;
 
 /** The environment parsed by `schema`, or one error that names every bad setting. */
 export function parseSettings<T extends z.ZodMiniType>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
@@ -27,6 +25,15 @@ export function parseSettings<T extends z.ZodMiniType>(schema: T, env: NodeJS.Pr
     throw new Error(`Invalid configuration: ${problems}`);
   }
   return parsed.data;
+}
+
+export interface ClientOptions {
+  url?: string;
+  /** RDS Proxy host: connect with an IAM auth token minted per connection. */
+  proxyHost?: string;
+  database?: string;
+  user?: string;
+  max?: number;
 }
 
 /** The client's options from the environment (Lambda variables set by the stack, or local ones). */
