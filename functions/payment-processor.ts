@@ -41,7 +41,8 @@ function parseMessage(record: SQSRecord): QueuedPaymentEvent {
     logger.error('invalid payment event message', {
       messageId: record.messageId,
       receiveCount: record.attributes?.ApproximateReceiveCount,
-      error: error as Error,
+      // what is wrong with it, field by field; the stack says nothing more
+      problem: (error as Error).message,
     });
     throw error;
   }
