@@ -27,6 +27,7 @@ describe('migrate', () => {
       '0002_database_settings.sql',
       '0003_idempotency_webhooks_outbox.sql',
       '0004_hold_seats_function.sql',
+      '0005_one_home_per_rule.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

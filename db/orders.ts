@@ -37,25 +37,21 @@ export interface OrderView {
   }[];
 }
 
-const orderView = (db: Db) => db`
-  o.id, o.user_id as "userId", o.schedule_id as "scheduleId", o.status, o.total_amount::text as "totalAmount",
-  o.hold_expires_at as "holdExpiresAt", o.created_at as "createdAt",
-  coalesce((
-    select json_agg(json_build_object('id', oi.id, 'seatId', seat.id, 'section', seat.section, 'rowLabel', seat.row_label,
-                                      'number', seat.number, 'price', oi.price::text, 'status', oi.status) order by oi.id)
-    from order_items oi
-    join schedule_seats ss on ss.id = oi.schedule_seat_id
-    join seats seat on seat.id = ss.seat_id
-    where oi.order_id = o.id), '[]') as items,
-  coalesce((
-    select json_agg(json_build_object('id', p.id, 'provider', p.provider, 'amount', p.amount::text, 'status', p.status,
-                                      'pgTid', p.pg_tid, 'approvedAt', to_char(p.approved_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) order by p.id)
-    from payments p where p.order_id = o.id), '[]') as payments
-`;
+/**
+ * `order_json` (db/migrations/0005_one_home_per_rule.sql) builds the view; JSON carries its times as
+ * text, and the API speaks Date → ISO-8601 UTC like everywhere else.
+ */
+export function fromOrderJson(view: OrderView): OrderView {
+  view.holdExpiresAt = view.holdExpiresAt && new Date(view.holdExpiresAt);
+  view.createdAt = new Date(view.createdAt);
+  return view;
+}
 
 export async function findOrderView(db: Db, orderId: number): Promise<OrderView | undefined> {
-  const [row] = await db<OrderView[]>`select ${orderView(db)} from orders o where o.id = ${orderId}`;
-  return row;
+  const [row] = await db<
+    { view: OrderView }[]
+  >`select order_json(o) as view from orders o where o.id = ${orderId}`;
+  return row && fromOrderJson(row.view);
 }
 
 export async function listOrdersOfUser(
@@ -64,12 +60,13 @@ export async function listOrdersOfUser(
   limit: number,
   beforeId?: number,
 ): Promise<OrderView[]> {
-  return db<OrderView[]>`
-    select ${orderView(db)} from orders o
+  const rows = await db<{ view: OrderView }[]>`
+    select order_json(o) as view from orders o
     where o.user_id = ${userId} ${beforeId ? db`and o.id < ${beforeId}` : db``}
     order by o.id desc
     limit ${limit + 1}
   `;
+  return rows.map((r) => fromOrderJson(r.view));
 }
 
 export interface LockedOrder {
@@ -88,7 +85,7 @@ export interface LockedOrder {
 export async function lockOrder(tx: Tx, orderId: number): Promise<LockedOrder | undefined> {
   const [row] = await tx<LockedOrder[]>`
     select o.id, o.user_id as "userId", o.schedule_id as "scheduleId", o.status, o.cancel_reason as "cancelReason",
-           o.total_amount::text as "totalAmount", coalesce(o.hold_expires_at <= now(), false) as lapsed,
+           o.total_amount::text as "totalAmount", order_hold_lapsed(o) as lapsed,
            s.start_at <= now() as "scheduleStarted", s.status as "scheduleStatus"
     from orders o join schedules s on s.id = o.schedule_id
     where o.id = ${orderId}
@@ -126,7 +123,7 @@ export async function lockUserInSchedule(
 ): Promise<{ status: ScheduleStatus; started: boolean; singleSeatRule: boolean } | undefined> {
   const [row] = await tx<{ status: ScheduleStatus; started: boolean; singleSeatRule: boolean }[]>`
     select s.status, s.start_at <= now() as started, s.single_seat_rule as "singleSeatRule",
-           pg_advisory_xact_lock(hashtextextended('hold:' || ${userId}::text || ':' || s.id::text, 0)) is null as locked
+           pg_advisory_xact_lock(hold_lock_key(${userId}, s.id)) is null as locked
     from schedules s where s.id = ${scheduleId}
   `;
   return row;
@@ -160,8 +157,8 @@ export async function setOrderState(
 
 /**
  * The sweeper's batch: claims lapsed seats with SKIP LOCKED (a fan or another sweeper working on a
- * seat is never waited for), expires their orders, announces them in the outbox and puts the
- * seats back on sale — one statement.
+ * seat is never waited for), expires their orders (`expire_orders`) and puts the seats back on
+ * sale — one statement.
  */
 export async function expireLapsedBatch(
   db: Db,
@@ -169,52 +166,33 @@ export async function expireLapsedBatch(
 ): Promise<{ seats: number; orderIds: number[] }> {
   const [row] = await db<{ seats: number; orderIds: number[] }[]>`
     with lapsed as (
-      select id, order_id from schedule_seats
-      where status in ('held', 'pending_payment') and hold_expires_at <= now()
-      order by hold_expires_at
+      select ss.id, ss.order_id from schedule_seats ss
+      where seat_hold_lapsed(ss)
+      order by ss.hold_expires_at
       limit ${batchSize}
       for update skip locked
     ), expired as (
-      update orders set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
-      -- = any(array(...)): index look-ups for the batch, never a scan of the whole table
-      where id = any(array(select distinct order_id from lapsed))
-        and status in ('created', 'awaiting_payment') and hold_expires_at <= now()
-      returning id
-    ), items as (
-      update order_items set status = 'cancelled', updated_at = now()
-      where order_id = any(array(select id from expired)) and status = 'held'
-      returning 1
-    ), events as (
-      insert into outbox (detail_type, detail)
-      select 'order.expired', jsonb_build_object('orderId', id, 'reason', 'hold lapsed') from expired
+      select expire_orders(array(select distinct order_id from lapsed)) as id
     ), released as (
       update schedule_seats ss
       set status = 'available', hold_expires_at = null, order_id = null, version = ss.version + 1
+      -- = any(array(...)): index look-ups for the batch, never a scan of the whole table
       where ss.id = any(array(select id from lapsed))
       returning 1
     )
     select (select count(*) from released)::int as seats,
-           coalesce((select array_agg(id) from expired), '{}') as "orderIds",
-           (select count(*) from items) as items
+           coalesce((select array_agg(id) from expired), '{}') as "orderIds"
   `;
   return row!;
 }
 
-/** Expires orders whose hold lapsed, so their seats can be given to someone else. */
+/**
+ * Expires orders whose hold lapsed (`expire_orders`: items, order and `order.expired` event), so
+ * their seats can be given to someone else. The caller has the seats locked.
+ */
 export async function expireOrders(tx: Tx, orderIds: number[]): Promise<number[]> {
   if (orderIds.length === 0) return [];
-  const rows = await tx<{ id: number }[]>`
-    with expired as (
-      update orders set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
-      where id = any(${orderIds}::bigint[]) and status in ('created', 'awaiting_payment') and hold_expires_at <= now()
-      returning id
-    ), items as (
-      update order_items set status = 'cancelled', updated_at = now()
-      where order_id = any(array(select id from expired)) and status = 'held'
-      returning 1
-    )
-    select id, (select count(*) from items) as items from expired
-  `;
+  const rows = await tx<{ id: number }[]>`select id from expire_orders(${orderIds}::bigint[]) as id`;
   return rows.map((r) => r.id);
 }
 

@@ -1,5 +1,4 @@
 import type { Db } from './client';
-import { isFree } from './seats';
 
 /** Read models for administrators. */
 
@@ -8,9 +7,9 @@ export async function scheduleReport(db: Db, scheduleId: number) {
     select
       (select json_build_object(
          'total', count(*),
-         'available', count(*) filter (where ${isFree(db)}),
-         'held', count(*) filter (where ss.status = 'held' and not ${isFree(db)}),
-         'pendingPayment', count(*) filter (where ss.status = 'pending_payment' and not ${isFree(db)}),
+         'available', count(*) filter (where seat_is_free(ss)),
+         'held', count(*) filter (where ss.status = 'held' and not seat_is_free(ss)),
+         'pendingPayment', count(*) filter (where ss.status = 'pending_payment' and not seat_is_free(ss)),
          'booked', count(*) filter (where ss.status = 'booked'))
        from schedule_seats ss where ss.schedule_id = s.id) as seats,
       (select coalesce(sum(o.total_amount), 0)::numeric(14, 2)::text from orders o

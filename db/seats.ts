@@ -1,18 +1,18 @@
 import type { Db, Tx } from './client';
+import { fromOrderJson, type OrderView } from './orders';
 import type { SeatStatus } from './vocabulary';
 
 /**
  * Seat maps, availability and holds: the `schedule_seats` aggregate.
  *
- * A seat is free when it is `available` or when its hold has lapsed — expiry is exact, whether
- * or not the sweeper has run yet.
+ * A seat is free when `seat_is_free(ss)` says so (db/migrations/0005_one_home_per_rule.sql): when it
+ * is `available` or its hold has lapsed — expiry is exact, whether or not the sweeper has run yet.
+ * The function is inlined by the planner, so queries keep their index plans.
  *
  * Lock order, everywhere in the code base: schedule_seats (by id) → orders → payments. Taking locks
  * in one global order is what keeps concurrent holds, payments, cancellations and sweeps free of
  * deadlocks.
  */
-export const isFree = (db: Db) =>
-  db`(ss.status = 'available' or (ss.status in ('held', 'pending_payment') and ss.hold_expires_at <= now()))`;
 
 /**
  * The public seat map as JSON text built by PostgreSQL: 50,000 seats are serialised once, by the
@@ -26,7 +26,7 @@ export async function seatMapJson(db: Db, scheduleId: number): Promise<string> {
     from (
       select seat.id as "seatId", seat.section, seat.row_label as "rowLabel", seat.number,
              seat.seat_type as "seatType", ss.price::text as price,
-             case when ${isFree(db)} then 'available' else 'unavailable' end as status
+             case when seat_is_free(ss) then 'available' else 'unavailable' end as status
       from schedule_seats ss join seats seat on seat.id = ss.seat_id
       where ss.schedule_id = ${scheduleId}
     ) as s
@@ -40,9 +40,9 @@ export async function adminSeatMapJson(db: Db, scheduleId: number): Promise<stri
     select coalesce(json_agg(json_build_object(
              'seatId', seat.id, 'section', seat.section, 'rowLabel', seat.row_label, 'number', seat.number,
              'seatType', seat.seat_type, 'price', ss.price::text,
-             'status', case when ss.status <> 'available' and ${isFree(db)} then 'available' else ss.status end,
-             'holdExpiresAt', case when ${isFree(db)} then null else ss.hold_expires_at end,
-             'orderId', case when ${isFree(db)} then null else ss.order_id end)
+             'status', case when ss.status <> 'available' and seat_is_free(ss) then 'available' else ss.status end,
+             'holdExpiresAt', case when seat_is_free(ss) then null else ss.hold_expires_at end,
+             'orderId', case when seat_is_free(ss) then null else ss.order_id end)
            order by seat.section, seat.row_label, seat.number), '[]')::text as seats
     from schedule_seats ss join seats seat on seat.id = ss.seat_id
     where ss.schedule_id = ${scheduleId}
@@ -61,8 +61,8 @@ export interface SectionAvailability {
 export async function availabilityBySection(db: Db, scheduleId: number): Promise<SectionAvailability[]> {
   return db<SectionAvailability[]>`
     select seat.section, seat.seat_type as "seatType", count(*)::int as total,
-           (count(*) filter (where ${isFree(db)}))::int as available,
-           (min(ss.price) filter (where ${isFree(db)}))::text as "minPrice"
+           (count(*) filter (where seat_is_free(ss)))::int as available,
+           (min(ss.price) filter (where seat_is_free(ss)))::text as "minPrice"
     from schedule_seats ss join seats seat on seat.id = ss.seat_id
     where ss.schedule_id = ${scheduleId}
     group by seat.section, seat.seat_type
@@ -83,7 +83,7 @@ export interface LockedSeat {
  */
 export async function lockSeats(tx: Tx, scheduleId: number, seatIds: number[]): Promise<LockedSeat[]> {
   return tx<LockedSeat[]>`
-    select ss.id, ss.seat_id as "seatId", ${isFree(tx)} as free
+    select ss.id, ss.seat_id as "seatId", seat_is_free(ss) as free
     from schedule_seats ss
     where ss.schedule_id = ${scheduleId} and ss.seat_id = any(${seatIds}::bigint[])
     order by ss.id
@@ -97,7 +97,7 @@ export async function lockSeatsOfOrder(
   orderId: number,
 ): Promise<{ id: number; orderId: number | null; free: boolean }[]> {
   return tx`
-    select ss.id, ss.order_id as "orderId", ${isFree(tx)} as free
+    select ss.id, ss.order_id as "orderId", seat_is_free(ss) as free
     from schedule_seats ss
     where ss.id in (select schedule_seat_id from order_items where order_id = ${orderId})
     order by ss.id
@@ -115,7 +115,7 @@ export interface HoldResult {
   /** Seats the user already holds or owns in the schedule, before this order. */
   owned: number;
   /** The new order: only when every check passed. */
-  order: import('./orders').OrderView | null;
+  order: OrderView | null;
   expiredOrderIds: number[];
 }
 
@@ -129,29 +129,19 @@ export interface HoldInput {
   singleSeatRuleChecked: boolean;
 }
 
-type HoldRow = Omit<HoldResult, 'order'> & { order: HoldResult['order'] };
-
 /**
  * The whole hold — per-user lock, seat locks in id order, checks, expiry of lapsed holders, order
- * and items — in one call of `hold_seats` (db/migrations/0004_hold_seats_function.sql): one round
+ * and items — in one call of `hold_seats` (db/migrations/0005_one_home_per_rule.sql): one round
  * trip, and a plan cached per connection. It writes nothing when a check fails and says why.
  */
 export async function holdSeats(db: Db, input: HoldInput): Promise<HoldResult> {
-  const [row] = await db<{ hold: HoldRow }[]>`
+  const [row] = await db<{ hold: HoldResult }[]>`
     select hold_seats(${input.userId}, ${input.scheduleId}, ${input.seatIds}::bigint[], ${input.ttlSeconds},
                       ${input.maxSeatsPerUser}, ${input.singleSeatRuleChecked}) as hold
   `;
-  return toHoldResult(row!.hold);
-}
-
-function toHoldResult(row: HoldRow): HoldResult {
-  const order = row.order;
-  if (order) {
-    // json timestamps come back as text; the API speaks Date → ISO-8601 UTC like everywhere else
-    order.holdExpiresAt = order.holdExpiresAt && new Date(order.holdExpiresAt);
-    order.createdAt = new Date(order.createdAt);
-  }
-  return row;
+  const hold = row!.hold;
+  if (hold.order) fromOrderJson(hold.order);
+  return hold;
 }
 
 /** Puts seats back on sale. Only seats that still belong to `orderId` are touched. */
@@ -210,7 +200,7 @@ export async function findCandidateBlocks(
   limit: number,
 ): Promise<CandidateBlock[]> {
   const matches = db`
-    ss.schedule_id = ${scheduleId} and ${isFree(db)}
+    ss.schedule_id = ${scheduleId} and seat_is_free(ss)
     ${filter.section ? db`and seat.section = ${filter.section}` : db``}
     ${filter.seatType ? db`and seat.seat_type = ${filter.seatType}` : db``}
     ${filter.maxPrice !== undefined ? db`and ss.price <= ${filter.maxPrice}` : db``}
@@ -272,7 +262,7 @@ export async function singleSeatsLeftBy(tx: Tx, scheduleId: number, seatIds: num
       select distinct section, row_label from seats where id = any(${seatIds}::bigint[])
     ), row_seats as (
       select seat.id, seat.section, seat.row_label, seat.number,
-             seat.id = any(${seatIds}::bigint[]) as picked, ${isFree(tx)} as free
+             seat.id = any(${seatIds}::bigint[]) as picked, seat_is_free(ss) as free
       from schedule_seats ss
       join seats seat on seat.id = ss.seat_id
       join touched t on t.section = seat.section and t.row_label = seat.row_label
@@ -304,7 +294,7 @@ export async function tryLockRow(
   rowLabel: string,
 ): Promise<boolean> {
   const [row] = await tx<{ locked: boolean }[]>`
-    select pg_try_advisory_xact_lock(hashtextextended('row:' || ${scheduleId}::text || ':' || ${section} || ':' || ${rowLabel}, 0)) as locked
+    select pg_try_advisory_xact_lock(row_lock_key(${scheduleId}, ${section}, ${rowLabel})) as locked
   `;
   return row!.locked;
 }
@@ -312,7 +302,7 @@ export async function tryLockRow(
 /** Waits for the row's pick lock (see `tryLockRow`): queueing behind the pick working there. */
 export async function lockRow(tx: Tx, scheduleId: number, section: string, rowLabel: string): Promise<void> {
   await tx`
-    select pg_advisory_xact_lock(hashtextextended('row:' || ${scheduleId}::text || ':' || ${section} || ':' || ${rowLabel}, 0)) is null as locked
+    select pg_advisory_xact_lock(row_lock_key(${scheduleId}, ${section}, ${rowLabel})) is null as locked
   `;
 }
 
@@ -330,7 +320,7 @@ export async function candidateRows(
   return db<{ section: string; rowLabel: string }[]>`
     select seat.section, seat.row_label as "rowLabel"
     from schedule_seats ss join seats seat on seat.id = ss.seat_id
-    where ss.schedule_id = ${scheduleId} and ${isFree(db)}
+    where ss.schedule_id = ${scheduleId} and seat_is_free(ss)
       ${filter.section ? db`and seat.section = ${filter.section}` : db``}
       ${filter.seatType ? db`and seat.seat_type = ${filter.seatType}` : db``}
       ${filter.maxPrice !== undefined ? db`and ss.price <= ${filter.maxPrice}` : db``}

@@ -58,7 +58,7 @@ export async function placeOrder(
     ttlSeconds: limits.holdTtlSeconds,
     maxSeatsPerUser: limits.maxSeatsPerUser,
   };
-  // The rush path: one call, one round trip (db/migrations/0004_hold_seats_function.sql).
+  // The rush path: one call, one round trip (db/migrations/0005_one_home_per_rule.sql).
   const result = await seats.holdSeats(db, { ...hold, singleSeatRuleChecked: false });
   if (!result.order && result.schedule?.onSale && result.schedule.singleSeatRule) {
     // Schedules with the single-seat rule need a look at the row first: the slower path.

@@ -230,6 +230,27 @@ describe('payment webhooks', () => {
     expect(await seatStatuses(orderId)).toEqual(['booked']);
   });
 
+  it('announces the expiry of a lapsed holder whose seats a late success takes back', async () => {
+    const { orderId, payment, seatIds } = await payableOrder(1);
+    await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;
+    await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${orderId}`;
+    const taker = await api.request('POST', '/orders', {
+      token: await api.token('lapsed-taker'),
+      body: { scheduleId: show.scheduleId, seatIds },
+    });
+    await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${taker.body.id}`;
+    await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${taker.body.id}`;
+
+    await deliver(event(payment.id, '50000.00'));
+
+    expect((await getOrder(orderId)).status).toBe('paid');
+    const [taken] = await api.sql`select status, cancel_reason from orders where id = ${taker.body.id}`;
+    expect(taken).toEqual({ status: 'cancelled', cancel_reason: 'expired' });
+    const expired = await api.sql`
+      select detail from outbox where detail_type = 'order.expired' and (detail->>'orderId')::bigint = ${taker.body.id}`;
+    expect(expired).toHaveLength(1);
+  });
+
   it('records a refund for a late success whose seats were sold to someone else', async () => {
     const { orderId, payment, seatIds } = await payableOrder(1);
     await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;

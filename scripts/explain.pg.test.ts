@@ -25,6 +25,7 @@ describe('hot query plans on a 50,000-seat schedule', () => {
         'best available: candidate blocks',
         'sweeper batch',
         'schedule report',
+        'order view',
       ]),
     );
     const offenders = explained.filter((q) => q.seqScans.includes('schedule_seats')).map((q) => q.name);

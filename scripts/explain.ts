@@ -1,17 +1,21 @@
 import postgres from 'postgres';
-import { createSql, type Sql, type Tx } from '../db/client';
-import { expireLapsedBatch } from '../db/orders';
+import { createSql, type Db, type Sql, type Tx } from '../db/client';
+import { expireLapsedBatch, findOrderView } from '../db/orders';
 import { scheduleReport } from '../db/reports';
 import * as seats from '../db/seats';
 
 /**
  * EXPLAIN (ANALYZE) of the hot queries — seat map, availability, hold, best-available search,
- * sweeper batch, schedule report — exactly as the data functions send them, and the plan nodes
- * that read `schedule_seats` sequentially (there must be none). `npm run explain` prints the plans
- * on a fresh 50,000-seat venue; scripts/explain.pg.test.ts fails on a sequential scan.
+ * sweeper batch, schedule report, an order's view — exactly as the data functions send them, and
+ * the plan nodes that read `schedule_seats` sequentially (there must be none). The plans come from
+ * auto_explain, so the statements inside `hold_seats`, `expire_orders` and `order_json` are seen
+ * too. `npm run explain` prints the plans on a fresh 50,000-seat venue; scripts/explain.pg.test.ts
+ * fails on a sequential scan.
  */
 export interface ExplainedQuery {
   name: string;
+  /** The statement as sent, or the statement inside a function it called. */
+  query: string;
   seqScans: string[];
   ms: number;
   plan: unknown;
@@ -43,72 +47,83 @@ async function rolledBack(sql: Sql, fn: (tx: Tx) => Promise<unknown>): Promise<v
     });
 }
 
+/** auto_explain's message: `duration: 1.234 ms  plan:` and the plan as JSON. */
+function parsePlanNotice(message: string): { ms: number; query: string; plan: PlanNode } | undefined {
+  const match = /^duration: ([\d.]+) ms\s+plan:\s*([\s\S]*)$/.exec(message);
+  if (!match) return undefined;
+  const explained = JSON.parse(match[2]!) as { 'Query Text': string; Plan: PlanNode };
+  return { ms: Number(match[1]), query: explained['Query Text'], plan: explained.Plan };
+}
+
 export async function explainHotQueries(url: string, scheduleId: number): Promise<ExplainedQuery[]> {
-  // a client that records every statement it sends, with its parameters
-  const sent: { text: string; params: unknown[] }[] = [];
-  const recorder = postgres(url, {
+  const notices: string[] = [];
+  // statements sent as the application sends them (unnamed, planned per call), and auto_explain
+  // logging every plan, nested statements included, back to this client as notices
+  const sql = postgres(url, {
     max: 1,
-    onnotice: () => {},
-    debug: (_c, text, params) => sent.push({ text, params: params as unknown[] }),
+    prepare: false,
+    onnotice: (notice) => notices.push(notice.message ?? ''),
   }) as unknown as Sql;
-  const sql = createSql({ url, max: 1 });
   try {
     const [sample] = await sql<{ seatIds: number[] }[]>`
       select array_agg(seat_id order by seat_id) as "seatIds"
-      from (select seat_id from schedule_seats where schedule_id = ${scheduleId} order by seat_id limit 4) s`;
+      from (select seat_id from schedule_seats where schedule_id = ${scheduleId} order by seat_id limit 8) s`;
     const userId = (
       await sql<
         { id: number }[]
       >`insert into users (sub) values ('explain-' || gen_random_uuid()) returning id`
     )[0]!.id;
+    const hold = (db: Db, seatIds: number[]) =>
+      seats.holdSeats(db, {
+        userId,
+        scheduleId,
+        seatIds,
+        ttlSeconds: 300,
+        maxSeatsPerUser: 8,
+        singleSeatRuleChecked: true,
+      });
+    // an order to read back (its seats are not the ones the hold case takes)
+    const placed = (await hold(sql, sample!.seatIds.slice(4)))!.order!;
     const cases: [string, (tx: Tx) => Promise<unknown>][] = [
       ['seat map', (tx) => seats.seatMapJson(tx, scheduleId)],
       ['availability', (tx) => seats.availabilityBySection(tx, scheduleId)],
-      [
-        'hold',
-        (tx) =>
-          seats.holdSeats(tx, {
-            userId,
-            scheduleId,
-            seatIds: sample!.seatIds,
-            ttlSeconds: 300,
-            maxSeatsPerUser: 8,
-            singleSeatRuleChecked: true,
-          }),
-      ],
+      ['hold', (tx) => hold(tx, sample!.seatIds.slice(0, 4))],
       ['best available: candidate blocks', (tx) => seats.findCandidateBlocks(tx, scheduleId, 2, {}, 24)],
       ['sweeper batch', (tx) => expireLapsedBatch(tx, 1000)],
       ['schedule report', (tx) => scheduleReport(tx, scheduleId)],
+      ['order view', (tx) => findOrderView(tx, placed.id)],
     ];
+    await sql`load 'auto_explain'`;
+    await sql`
+      select set_config('auto_explain.log_min_duration', '0', false),
+             set_config('auto_explain.log_analyze', 'on', false),
+             set_config('auto_explain.log_nested_statements', 'on', false),
+             set_config('auto_explain.log_format', 'json', false),
+             set_config('auto_explain.log_level', 'notice', false)`;
     const explained: ExplainedQuery[] = [];
     for (const [name, run] of cases) {
-      sent.length = 0;
-      await rolledBack(recorder, run);
-      // leave out transaction control and postgres.js's own catalogue look-ups
-      const statements = sent.filter(
-        (s) => !/^\s*(begin|rollback|commit)/i.test(s.text) && !/\bpg_catalog\.|\bpg_type\b/.test(s.text),
-      );
-      for (const statement of statements) {
-        let plan: { Plan: PlanNode; 'Execution Time': number } | undefined;
-        await rolledBack(sql, async (tx) => {
-          const [row] = await tx.unsafe(
-            `explain (analyze, format json) ${statement.text}`,
-            statement.params as never[],
-          );
-          plan = (row as unknown as { 'QUERY PLAN': [typeof plan] })['QUERY PLAN'][0];
-        });
+      notices.length = 0;
+      await rolledBack(sql, run);
+      for (const notice of notices) {
+        const parsed = parsePlanNotice(notice);
+        // leave out transaction control and the foreign-key checks of the writes
+        if (!parsed || /^\s*(begin|rollback|commit)|\bFOR KEY SHARE OF\b/i.test(parsed.query)) continue;
         explained.push({
           name,
-          seqScans: seqScansOf(plan!.Plan),
-          ms: plan!['Execution Time'],
-          plan: plan!.Plan,
+          query: parsed.query,
+          seqScans: seqScansOf(parsed.plan),
+          ms: parsed.ms,
+          plan: parsed.plan,
         });
       }
     }
+    await sql`select set_config('auto_explain.log_min_duration', '-1', false)`;
+    await sql`delete from order_items where order_id = ${placed.id}`;
+    await sql`update schedule_seats set status = 'available', hold_expires_at = null, order_id = null where order_id = ${placed.id}`;
+    await sql`delete from orders where id = ${placed.id}`;
     await sql`delete from users where id = ${userId}`;
     return explained;
   } finally {
-    await recorder.end();
     await sql.end();
   }
 }
@@ -140,6 +155,7 @@ async function main() {
     console.log(
       `\n== ${q.name}: ${q.ms.toFixed(1)} ms, sequential scans: ${q.seqScans.join(', ') || 'none'}`,
     );
+    console.log(q.query.trim().replace(/\s+/g, ' ').slice(0, 160));
     console.log(
       JSON.stringify(q.plan, ['Node Type', 'Relation Name', 'Index Name', 'Plans', 'Actual Rows'], 1),
     );

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase, untilSomeoneWaitsForALock } from '../test/db';
+import { createShow, type Show } from '../test/fixtures';
+import { inTx } from './client';
+import { lockUserInSchedule } from './orders';
+import { holdSeats } from './seats';
+import { ensureUser } from './users';
+
+let db: TestDatabase;
+let show: Show;
+let user: number;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ max: 4 });
+  show = await createShow(db.sql, { rows: 1, seatsPerRow: 10 });
+  user = await ensureUser(db.sql, { sub: 'db-orders' });
+});
+afterAll(() => db.drop());
+
+const hold = (seatIds: number[]) =>
+  holdSeats(db.sql, {
+    userId: user,
+    scheduleId: show.scheduleId,
+    seatIds,
+    ttlSeconds: 300,
+    maxSeatsPerUser: 8,
+    singleSeatRuleChecked: true,
+  });
+
+describe('the per-user lock', () => {
+  it('is the same lock in TypeScript and in the hold function', async () => {
+    let held: ReturnType<typeof hold> | undefined;
+
+    await inTx(db.sql, async (tx) => {
+      await lockUserInSchedule(tx, user, show.scheduleId);
+      held = hold([show.seatIds[1]!]);
+      await untilSomeoneWaitsForALock(db.sql);
+    });
+
+    expect((await held!).order).not.toBeNull();
+  });
+});
