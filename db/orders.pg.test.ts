@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase, untilSomeoneWaitsForALock } from '../test/db';
 import { createShow, type Show } from '../test/fixtures';
 import { inTx } from './client';
-import { lockUserInSchedule } from './orders';
+import { lockUserInSchedule, setOrderState } from './orders';
 import { holdSeats } from './seats';
 import { ensureUser } from './users';
 
@@ -26,6 +26,20 @@ const hold = (seatIds: number[]) =>
     maxSeatsPerUser: 8,
     singleSeatRuleChecked: true,
   });
+
+describe('setOrderState', () => {
+  it('keeps the hold expiry and the cancel reason when a change leaves them out', async () => {
+    const { order } = await hold([show.seatIds[0]!]);
+    await inTx(db.sql, (tx) =>
+      setOrderState(tx, order!.id, { status: 'cancelled', holdExpiresAt: null, cancelReason: 'customer' }),
+    );
+
+    await inTx(db.sql, (tx) => setOrderState(tx, order!.id, { status: 'cancelled' }));
+
+    const [row] = await db.sql`select hold_expires_at, cancel_reason from orders where id = ${order!.id}`;
+    expect(row).toEqual({ hold_expires_at: null, cancel_reason: 'customer' });
+  });
+});
 
 describe('the per-user lock', () => {
   it('is the same lock in TypeScript and in the hold function', async () => {

@@ -137,18 +137,20 @@ export async function setItemsStatus(
   await tx`update order_items set status = ${status}, updated_at = now() where id = any(${itemIds}::bigint[])`;
 }
 
-/** Recomputes the total from the live items: the total always equals what is still bought. */
+/**
+ * Changes an order's state; a field left out keeps its value. The total is recomputed from the
+ * live items: it always equals what is still bought.
+ */
 export async function setOrderState(
   tx: Tx,
   orderId: number,
-  /** `holdExpiresAt` left out: unchanged. */
   state: { status: OrderStatus; holdExpiresAt?: Date | null; cancelReason?: CancelReason | null },
 ): Promise<void> {
   await tx`
     update orders set
       status = ${state.status},
       hold_expires_at = ${state.holdExpiresAt === undefined ? tx`hold_expires_at` : tx`${state.holdExpiresAt}`},
-      cancel_reason = ${state.cancelReason ?? null},
+      cancel_reason = ${state.cancelReason === undefined ? tx`cancel_reason` : tx`${state.cancelReason}`},
       total_amount = coalesce((select sum(price) from order_items where order_id = ${orderId} and status <> 'cancelled'), 0),
       updated_at = now()
     where id = ${orderId}
