@@ -208,13 +208,20 @@ export async function scheduleSeatCount(db: Db, id: number): Promise<number> {
   return row!.n;
 }
 
+/**
+ * Changes the status unless it is already `status` or the schedule is cancelled (cancelling is
+ * final). The guard is in the statement: a change waiting behind a concurrent cancel sees the
+ * cancel once it commits, where a read-then-write would reopen the cancelled schedule.
+ * Returns the schedule when it changed.
+ */
 export async function setScheduleStatus(
   db: Db,
   id: number,
   status: ScheduleStatus,
 ): Promise<ScheduleRow | undefined> {
   const [row] = await db<ScheduleRow[]>`
-    update schedules s set status = ${status}, updated_at = now() where s.id = ${id}
+    update schedules s set status = ${status}, updated_at = now()
+    where s.id = ${id} and s.status <> ${status} and s.status <> 'cancelled'
     returning ${scheduleColumns(db)}
   `;
   return row;

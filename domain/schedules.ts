@@ -15,12 +15,14 @@ const BATCH = 100;
  * one giant lock. Repeating the request finishes whatever an interrupted run left.
  */
 export async function changeScheduleStatus(db: Db, id: number, status: ScheduleStatus) {
-  const current = await catalog.findSchedule(db, id);
-  if (!current) throw notFound('Schedule', id);
-  if (current.status === 'cancelled' && status !== 'cancelled') {
-    throw new AppError('INVALID_STATUS_TRANSITION', 'A cancelled schedule cannot be reopened');
+  if (!(await catalog.setScheduleStatus(db, id, status))) {
+    // unchanged: say why, from the status the guarded update saw
+    const current = await catalog.findSchedule(db, id);
+    if (!current) throw notFound('Schedule', id);
+    if (current.status === 'cancelled' && status !== 'cancelled') {
+      throw new AppError('INVALID_STATUS_TRANSITION', 'A cancelled schedule cannot be reopened');
+    }
   }
-  if (current.status !== status) await catalog.setScheduleStatus(db, id, status);
   if (status === 'cancelled') await cancelAllOrders(db, id);
   return adminSchedule(db, id);
 }
