@@ -72,6 +72,11 @@ export async function flagPayment(tx: Tx, paymentId: number, flag: string): Prom
   await tx`update payments set flag = ${flag}, updated_at = now() where id = ${paymentId}`;
 }
 
+/** Adds a note for the reconciliation report after any the payment already carries. */
+export async function addPaymentFlag(tx: Tx, paymentId: number, note: string): Promise<void> {
+  await tx`update payments set flag = concat_ws('; ', flag, ${note}::text), updated_at = now() where id = ${paymentId}`;
+}
+
 /** Fails every open attempt of the order except `keep` (a superseded or unneeded attempt). */
 export async function failOpenPayments(tx: Tx, orderId: number, flag: string, keep?: number): Promise<void> {
   await tx`

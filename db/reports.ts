@@ -59,7 +59,8 @@ export async function reconciliation(db: Db) {
       order by id limit 500`,
     db`
       select id as "paymentId", order_id as "orderId", flag
-      from payments where flag like 'amount_mismatch%' or flag like 'provider_mismatch%'
+      from payments
+      where flag like 'amount_mismatch%' or flag like 'provider_mismatch%' or flag like '%refund_shortfall%'
       order by id limit 500`,
   ]);
   return { paidWithoutTicket, refundsToSend, stuckPayments, flaggedPayments };

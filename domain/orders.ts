@@ -296,16 +296,33 @@ export async function cancelItems(
   }
 }
 
-/** Records refunds of `amount` against the order's successful payments, oldest first. */
+/**
+ * Records refunds of `amount` against the order's successful payments, oldest first. What they
+ * cannot cover (tickets were kept with less money behind them than their price: an earlier refund
+ * or charge went wrong) is never dropped: the cancellation goes ahead — the customer gets back
+ * everything that is left — and the shortfall is flagged on the latest successful payment, where
+ * the reconciliation report shows it to an operator.
+ */
 export async function refund(tx: Tx, orderId: number, amount: string): Promise<number[]> {
   let left = toCents(amount);
   const ids: number[] = [];
-  for (const p of await payments.refundablePayments(tx, orderId)) {
+  const refundable = await payments.refundablePayments(tx, orderId);
+  for (const p of refundable) {
     if (left <= 0) break;
     const take = Math.min(left, toCents(p.refundable));
     if (take <= 0) continue;
     ids.push(await payments.insertRefund(tx, p, fromCents(take)));
     left -= take;
+  }
+  if (left > 0) {
+    const latest = refundable.at(-1);
+    // a paid order always has a successful payment; without one there is nothing to record against
+    if (!latest) throw new Error(`Order ${orderId} owes a refund of ${amount} but has no successful payment`);
+    await payments.addPaymentFlag(
+      tx,
+      latest.id,
+      `refund_shortfall: ${fromCents(left)} of a ${amount} refund not covered by the order's payments`,
+    );
   }
   return ids;
 }

@@ -391,6 +391,39 @@ describe('cancelling paid orders', () => {
     expect(types.map((t) => t.detail_type)).toEqual(['order.paid', 'order.refunded', 'order.refunded']);
   });
 
+  it('records what the refundable payments cannot cover, for reconciliation', async () => {
+    const { orderId, payment } = await payableOrder(2);
+    await deliver(event(payment.id, '100000.00'));
+    // half of the money went back earlier while both tickets stayed booked (by an operator, say)
+    await api.sql`
+      insert into payments (order_id, provider, amount, status, refund_of)
+      values (${orderId}, 'card', 50000, 'refund', ${payment.id})`;
+
+    const res = await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+
+    expect(res.body.status).toBe('refunded');
+    const recon = await api.request('GET', '/admin/reports/reconciliation', {
+      token: await api.adminToken(),
+    });
+    expect(recon.body.flaggedPayments).toContainEqual({
+      paymentId: payment.id,
+      orderId,
+      flag: expect.stringMatching(/refund_shortfall: 50000\.00/),
+    });
+  });
+
+  it('fails loudly cancelling a paid order that has no successful payment to refund from', async () => {
+    const { orderId, payment } = await payableOrder(1);
+    await deliver(event(payment.id, '50000.00'));
+    // the success was undone by hand: the order is paid, but no money is on record
+    await api.sql`update payments set status = 'fail' where id = ${payment.id}`;
+
+    const res = await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+
+    expect(res.status).toBe(500);
+    expect((await getOrder(orderId)).status).toBe('paid');
+  });
+
   it('refuses a partial cancel while a payment is in flight', async () => {
     const { orderId } = await payableOrder(2);
     const order = await getOrder(orderId);
