@@ -54,3 +54,35 @@ describe('the per-user lock', () => {
     expect((await held!).order).not.toBeNull();
   });
 });
+
+describe('a hold that waited for a seat', () => {
+  // Found by the race suite under load: the old single-statement hold read orders with the
+  // snapshot taken before it waited, so the lapsed holder it had waited for was invisible to it —
+  // never expired, its item still live — and the insert hit the one-live-item-per-seat index.
+  it('takes it when the hold it waited for has lapsed meanwhile, expiring that order', async () => {
+    const other = await ensureUser(db.sql, { sub: 'db-orders-slow-holder' });
+    const seat = show.seatIds[2]!;
+    let waiting: ReturnType<typeof hold> | undefined;
+
+    const slow = await inTx(db.sql, async (tx) => {
+      const result = await holdSeats(tx, {
+        userId: other,
+        scheduleId: show.scheduleId,
+        seatIds: [seat],
+        ttlSeconds: 1,
+        maxSeatsPerUser: 8,
+        singleSeatRuleChecked: true,
+      });
+      // the slow hold's deadline (its transaction's start + 1 s) passes before it commits
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      waiting = hold([seat]);
+      await untilSomeoneWaitsForALock(db.sql);
+      return result.order!;
+    });
+
+    const { order } = await waiting!;
+    expect(order?.items.map((i) => i.seatId)).toEqual([seat]);
+    const [slowOrder] = await db.sql`select status, cancel_reason from orders where id = ${slow.id}`;
+    expect(slowOrder).toEqual({ status: 'cancelled', cancel_reason: 'expired' });
+  });
+});
