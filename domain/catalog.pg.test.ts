@@ -141,6 +141,34 @@ describe('admin catalog', () => {
     expect(prices).toEqual(['150.50', '150.50', '50.00', '50.00']);
     expect([unknownType.status, backwards.status, missingVenue.status]).toEqual([400, 400, 404]);
   });
+
+  it('takes ordinary decimal prices such as "19.99" exactly as sent', async () => {
+    const concert = (await post('/admin/concerts', { title: 'Cents', artist: 'Band' })).body;
+    const v = await venue([
+      {
+        section: 'A',
+        rows: [
+          { rowLabel: '1', seats: 1, seatType: 'std', basePrice: '19.99' },
+          { rowLabel: '2', seats: 1, seatType: 'vip', basePrice: 0.29 },
+          { rowLabel: '3', seats: 1, seatType: 'box', basePrice: 5 },
+        ],
+      },
+    ]);
+    const start = new Date(Date.now() + 86_400_000);
+    const created = await post('/admin/schedules', {
+      concertId: concert.id,
+      venueId: v.id,
+      startAt: start.toISOString(),
+      endAt: new Date(start.getTime() + 3600_000).toISOString(),
+      prices: { box: 1.1 },
+    });
+
+    expect(created.status).toBe(201);
+    const prices = (await api.request('GET', `/schedules/${created.body.id}/seats`)).body.seats.map(
+      (s: { price: string }) => s.price,
+    );
+    expect(prices).toEqual(['19.99', '0.29', '1.10']);
+  });
 });
 
 describe('public browse', () => {

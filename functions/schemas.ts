@@ -28,7 +28,7 @@ import type { QueuedPaymentEvent } from '../domain/ports';
  * generate the OpenAPI document (functions/openapi.ts), so the two cannot drift.
  */
 
-type Meta = { id?: string; description?: string; example?: unknown; type?: 'string' };
+type Meta = { id?: string; description?: string; example?: unknown };
 /** Registers OpenAPI metadata (a component name, an example) for a schema and returns it. */
 const doc = <T extends z.ZodMiniType>(schema: T, meta: Meta): T => {
   z.globalRegistry.add(schema, meta);
@@ -56,19 +56,27 @@ export const Money = doc(z.string().check(z.regex(/^\d+\.\d{2}$/)), {
   example: '150000.00',
   description: 'Decimal string with two places, computed by the server',
 });
-/** Prices sent by admins: a number or a decimal string, at most two places, below 10^10. */
+/** Up to 10 digits, then at most two decimals: below 10^10, to the cent. */
+const DECIMAL = /^\d{1,10}(\.\d{1,2})?$/;
+const DecimalString = z.string().check(z.maxLength(13), z.regex(DECIMAL));
+/**
+ * Prices sent by admins: a decimal string or a number, at most two places, below 10^10. Checked as
+ * written (a number as its shortest decimal form), never as `v * 100`: 19.99 * 100 is not 1999 in
+ * binary floating point.
+ */
 export const PriceInput = doc(
-  z
-    .pipe(
-      z.union([z.number(), z.string().check(z.regex(/^\d{1,10}(\.\d{1,2})?$/))]),
-      z.transform((v: number | string) => Number(v)),
-    )
-    .check(
-      z.refine((v) => Number.isFinite(v) && v >= 0 && v < 1e10 && Math.round(v * 100) === v * 100, {
-        message: 'a non-negative amount with at most two decimal places',
-      }),
-    ),
-  { type: 'string', example: '150000.00' },
+  z.pipe(
+    z.union([
+      DecimalString,
+      z.number().check(
+        z.refine((v) => DECIMAL.test(String(v)), {
+          message: 'a non-negative amount with at most two decimal places',
+        }),
+      ),
+    ]),
+    z.transform((v: number | string) => Number(v)),
+  ),
+  { example: '150000.00', description: 'A decimal string (or number) with at most two places' },
 );
 const Timestamp = doc(z.iso.datetime({ offset: true }), { example: '2026-12-24T10:00:00.000Z' });
 /** Trimmed, non-empty, bounded, and without NUL (PostgreSQL text cannot hold it). */
@@ -429,7 +437,7 @@ export const WebhookEvent = doc(
     type: z.enum(PAYMENT_EVENT_TYPES),
     paymentId: Id,
     pgTid: str(1, 200),
-    amount: z.string().check(z.regex(/^\d{1,10}(\.\d{1,2})?$/)),
+    amount: DecimalString,
     occurredAt: Timestamp,
   }),
   { id: 'PaymentWebhookEvent' },
