@@ -78,7 +78,10 @@ export const PriceInput = doc(
   ),
   { example: '150000.00', description: 'A decimal string (or number) with at most two places' },
 );
-const Timestamp = doc(z.iso.datetime({ offset: true }), { example: '2026-12-24T10:00:00.000Z' });
+/** At most 40 characters: room for nanoseconds and an offset (`…T10:00:00.123456789+09:00` is 35). */
+const Timestamp = doc(z.iso.datetime({ offset: true }).check(z.maxLength(40)), {
+  example: '2026-12-24T10:00:00.000Z',
+});
 /** Trimmed, non-empty, bounded, and without NUL (PostgreSQL text cannot hold it). */
 const Text = (max: number) =>
   z.string().check(

@@ -123,6 +123,46 @@ describe('abuse limits (OWASP API4, API6)', () => {
     expect([page.status, seats.status, venue.status]).toEqual([400, 400, 400]);
   });
 
+  it('answers 400 problem details to strings and lists over their documented limits', async () => {
+    const admin = await api.adminToken();
+    // valid ISO-8601 apart from the length: 40 characters pass, 41 do not
+    const timestamp = (length: number) => `2026-12-24T10:00:00.${'0'.repeat(length - 21)}Z`;
+    const within = await api.request('GET', `/admin/reports/sales?groupBy=genre&from=${timestamp(40)}`, {
+      token: admin,
+    });
+    const over = await Promise.all([
+      api.request('GET', `/admin/reports/sales?groupBy=genre&from=${timestamp(41)}`, { token: admin }),
+      api.request('POST', '/admin/schedules', {
+        token: admin,
+        body: { concertId: 1, venueId: 1, startAt: timestamp(41), endAt: timestamp(41) },
+      }),
+      api.request('POST', '/admin/concerts', { token: admin, body: { title: 'x'.repeat(201), artist: 'a' } }),
+      api.request('GET', `/concerts?q=${'x'.repeat(201)}`),
+      api.request('POST', '/orders', {
+        token: owner,
+        body: { scheduleId: show.scheduleId, quantity: 1, maxPrice: '12345678901.00' },
+      }),
+      api.request('POST', `/orders/${orderId}/cancel`, {
+        token: owner,
+        body: { itemIds: Array.from({ length: 101 }, (_, i) => i + 1) },
+      }),
+      api.request('POST', '/orders', {
+        token: owner,
+        headers: { 'idempotency-key': 'k'.repeat(201) },
+        body: { scheduleId: show.scheduleId, quantity: 1 },
+      }),
+    ]);
+
+    expect(within.status).toBe(200);
+    expect(over.map((r) => [r.status, r.headers['content-type'], r.body.code])).toEqual(
+      Array(over.length).fill([400, 'application/problem+json', 'VALIDATION_FAILED']),
+    );
+    expect(over.slice(0, 2).map((r) => r.body.errors.map((e: { field: string }) => e.field))).toEqual([
+      ['query.from'],
+      expect.arrayContaining(['body.startAt', 'body.endAt']),
+    ]);
+  });
+
   it('cannot lock a whole schedule from one account, however it asks', async () => {
     const hog = await api.token('hog');
     const attempts = await Promise.all(
