@@ -32,4 +32,50 @@ describe('GET /openapi.json', () => {
       'PG-Signature',
     );
   });
+
+  it('resolves every $ref inside the document (Prism failed on #/$defs/Concert)', () => {
+    const doc = openApiDocument() as { components: Record<string, Record<string, unknown>> };
+    const refs = nodes(doc).flatMap((n) => (typeof n.$ref === 'string' ? [n.$ref] : []));
+
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      const [, section, name] = /^#\/components\/(\w+)\/(\w+)$/.exec(ref) ?? [];
+      expect(section && doc.components[section]?.[name!], ref).toBeDefined();
+    }
+    expect(nodes(doc).some((n) => '$defs' in n)).toBe(false);
+  });
+
+  it('says what OWASP API Security asks: servers, integer formats, throttling, separate admin tokens', () => {
+    const doc = openApiDocument() as {
+      servers: unknown[];
+      paths: Record<string, Record<string, { security: Record<string, unknown>[]; responses: object }>>;
+      components: { securitySchemes: Record<string, { description: string }> };
+    };
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.values(ops).map((op) => ({ path, ...op })),
+    );
+    const schemesOf = (admin: boolean) =>
+      new Set(
+        operations
+          .filter((op) => op.path.startsWith('/admin') === admin)
+          .flatMap((op) => op.security.flatMap(Object.keys)),
+      );
+
+    expect(doc.servers.length).toBeGreaterThan(0);
+    expect(
+      nodes(doc).filter((n) => n.type === 'integer' && !['int32', 'int64'].includes(n.format as string)),
+    ).toEqual([]);
+    for (const op of operations)
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['429', '500']));
+    expect([...schemesOf(true)].filter((s) => schemesOf(false).has(s))).toEqual([]);
+    for (const scheme of Object.values(doc.components.securitySchemes))
+      expect(scheme.description).toContain('RFC8725');
+  });
 });
+
+/** Every object in a JSON value, depth first. */
+function nodes(value: unknown): Record<string, unknown>[] {
+  if (Array.isArray(value)) return value.flatMap(nodes);
+  if (value === null || typeof value !== 'object') return [];
+  return [value as Record<string, unknown>, ...Object.values(value).flatMap(nodes)];
+}
