@@ -1,36 +1,53 @@
-/**
- * A self-contained docs page (no CDN: it works offline): every operation with its summary,
- * auth, parameters and schemas, from the OpenAPI document.
- */
-export function docsPage(document: object): string {
-  const doc = document as {
-    info: { title: string; description?: string };
-    paths: Record<string, Record<string, Operation>>;
-  };
-  const escapeHtml = (s: string) =>
-    s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-  const sections = Object.entries(doc.paths)
-    .flatMap(([path, ops]) =>
-      Object.entries(ops).map(
-        ([method, op]) => `
-    <details><summary><b class="m ${method}">${method.toUpperCase()}</b> <code>${escapeHtml(path)}</code> — ${escapeHtml(op.summary ?? '')} <i>${escapeHtml((op.tags ?? []).join(', '))}</i></summary>
-      <pre>${escapeHtml(JSON.stringify({ parameters: op.parameters, requestBody: op.requestBody, responses: op.responses }, null, 2))}</pre>
-    </details>`,
-      ),
-    )
-    .join('\n');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(doc.info.title)}</title>
-<style>body{font:15px system-ui;margin:2rem auto;max-width:60rem}details{border-bottom:1px solid #ddd;padding:.4rem}
-pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:12px}.m{display:inline-block;width:4rem}.get{color:#07a}.post{color:#080}.patch{color:#a60}i{color:#888}</style>
-</head><body><h1>${escapeHtml(doc.info.title)}</h1><p>${escapeHtml(doc.info.description ?? '')}</p>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Schemas are under <code>components</code> there.</p>
-${sections}</body></html>`;
-}
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 
-interface Operation {
-  summary?: string;
-  tags?: string[];
-  parameters?: unknown;
-  requestBody?: unknown;
-  responses?: unknown;
+/**
+ * GET /docs on the local server: Scalar's API reference, reading GET /openapi.json. Its standalone
+ * browser bundle is served from node_modules, not a CDN, and its web fonts and telemetry are off,
+ * so the page works offline. Not in the route table: it is HTML and a script, not a JSON API route,
+ * and only the local server serves it (the deployed API serves /openapi.json for any viewer).
+ */
+export const DOCS_PATH = '/docs';
+const SCRIPT_PATH = '/docs/scalar.js';
+const bundle = createRequire(import.meta.url).resolve('@scalar/api-reference/browser/standalone.js');
+
+const configuration = {
+  url: '/openapi.json',
+  withDefaultFonts: false,
+  telemetry: false,
+  agent: { disabled: true },
+};
+
+const page = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Concert ticketing API</title>
+</head>
+<body>
+  <div id="app"></div>
+  <script src="${SCRIPT_PATH}"></script>
+  <script>Scalar.createApiReference('#app', ${JSON.stringify(configuration)});</script>
+</body>
+</html>
+`;
+
+/** Answers GET /docs and its script; false for every other request (the gateway's turn). */
+export function serveDocs(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (path === DOCS_PATH) {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(req.method === 'HEAD' ? undefined : page);
+    return true;
+  }
+  if (path === SCRIPT_PATH) {
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(bundle).pipe(res);
+    return true;
+  }
+  return false;
 }

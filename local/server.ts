@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { createSql, setSql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { getConfig } from '../domain/config';
-import { openApiDocument } from '../functions/openapi';
 import { startBackgroundWork } from './background';
 import { loadDemoData } from './demo-data';
-import { docsPage } from './docs-page';
+import { DOCS_PATH, serveDocs } from './docs-page';
 import { ensureDatabase, type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { createGateway, loadRoutes } from './gateway';
 import { initLocalIssuer } from './jwt';
@@ -36,20 +35,13 @@ async function main() {
   await initLocalIssuer(base);
   const routes = loadRoutes();
   const background = startBackgroundWork(sql, config);
-  const server = createGateway(routes, (req, res) => {
-    if (req.method === 'GET' && req.url === '/docs') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(docsPage(openApiDocument()));
-      return true;
-    }
-    return false;
-  });
+  const server = createGateway(routes, serveDocs);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
 
   console.log(`
 Concert ticketing API on ${base}
-  docs:     ${base}/docs   (OpenAPI: ${base}/openapi.json)
+  docs:     ${base}${DOCS_PATH}   (OpenAPI: ${base}/openapi.json)
   database: ${config.DATABASE_URL?.replace(/:[^:@/]+@/, ':***@')}
   demo:     ${demo}
   token:    curl -s -X POST ${base}/dev/token -H 'content-type: application/json' -d '{"sub":"fan-1"}'
