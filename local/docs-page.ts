@@ -17,6 +17,8 @@ const configuration = {
   withDefaultFonts: false,
   telemetry: false,
   agent: { disabled: true },
+  // its toolbar offers to share or deploy the document through scalar.com
+  showDeveloperTools: 'never',
 };
 
 const page = `<!doctype html>
