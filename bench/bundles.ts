@@ -2,18 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
+import { backgroundEntries } from '../functions/background';
 import { deployedRoutes } from '../functions/routes';
-import { BUNDLE } from '../lib/ticketing-function';
-import { benchDir, log, median, root, round } from './harness';
+import { BUNDLE, entryOf } from '../lib/ticketing-function';
+import { benchDir, log, median, round } from './harness';
 
-/** Every function the stack deploys: its name and its file under functions/. */
-const deployedFunctions = [
-  ...deployedRoutes.map(([name, r]) => ({ name, file: r.handler.file })),
-  { name: 'paymentProcessor', file: 'payment-processor' },
-  { name: 'sweeper', file: 'sweeper' },
-  { name: 'outboxRelay', file: 'outbox-relay' },
-  { name: 'migrate', file: 'migrate' },
-];
+/** Every function the stack deploys, from the same two tables: its name and its handler. */
+const deployedFunctions = [...deployedRoutes, ...backgroundEntries].map(([name, f]) => ({
+  name,
+  handler: f.handler,
+}));
 
 /** Median time of 3 `import`s of `file`, each in a fresh Node process. */
 function timeImport(file: string, url: string) {
@@ -40,7 +38,7 @@ export async function bundles(url: string) {
   for (const fn of deployedFunctions) {
     const outfile = join(out, fn.name, 'index.mjs');
     await build({
-      entryPoints: [join(root, 'functions', `${fn.file}.ts`)],
+      entryPoints: [entryOf(fn.handler)],
       bundle: true,
       platform: 'node',
       format: 'esm',

@@ -8,14 +8,15 @@ import { logger } from './observability';
 
 /**
  * Run by the CDK trigger on every deploy, after the database exists and before the API functions
- * change: applies the migrations (copied next to the bundle, see lib/api-stack.ts) as the admin
+ * change: applies the migrations (copied next to the bundle) as the admin
  * user, then makes sure the application's role exists with exactly the privileges it needs.
  */
 export const handler = middy()
   .use(injectLambdaContext(logger))
   .handler(async () => {
     const sql = getSql();
-    const result = await migrate(sql, process.env.MIGRATIONS_DIR ?? join(process.cwd(), 'migrations'));
+    // the files sit next to the bundle (functions/background.ts copies them), in the task root
+    const result = await migrate(sql, join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'migrations'));
     logger.info('migrations applied', { ...result });
     const secretArn = process.env.APP_SECRET_ARN;
     if (secretArn) {

@@ -1,4 +1,6 @@
 import type * as z from 'zod/mini';
+import { type HandlerRef, handlersIn, type RouteModules } from './handlers';
+import type { Need } from './needs';
 import * as s from './schemas';
 
 /**
@@ -23,7 +25,9 @@ export interface RouteDef {
   path: string;
   auth: Auth;
   /** Module under functions/ and its export: becomes the Lambda's entry and handler. */
-  handler: { file: string; export: string };
+  handler: HandlerRef<keyof RouteModules>;
+  /** What the handler uses; the stack grants exactly these (functions/needs.ts). */
+  needs: readonly Need[];
   summary: string;
   params?: z.ZodMiniObject;
   query?: z.ZodMiniType;
@@ -34,19 +38,18 @@ export interface RouteDef {
   maxBodyBytes?: number;
   /** The handler parses the body itself, after checking a signature over the raw bytes. */
   verifiesBody?: boolean;
-  /** false: the Lambda never touches the database (no VPC, no proxy grant). */
-  database?: boolean;
   /** Honours the Idempotency-Key header. */
   idempotent?: boolean;
   status: number;
   response: z.ZodMiniType;
 }
 
-const h = (file: string, name: string) => ({ file, export: name });
-const catalog = (name: string) => h('http/catalog', name);
-const orders = (name: string) => h('http/orders', name);
-const admin = (name: string) => h('http/admin', name);
-const system = (name: string) => h('http/system', name);
+const catalog = handlersIn('http/catalog');
+const orders = handlersIn('http/orders');
+const admin = handlersIn('http/admin');
+const system = handlersIn('http/system');
+const webhooks = handlersIn('http/webhooks');
+const local = handlersIn('../local/dev-token');
 
 export const routes = {
   health: {
@@ -54,6 +57,7 @@ export const routes = {
     path: '/health',
     auth: 'public',
     handler: system('health'),
+    needs: ['database'],
     summary: 'Liveness with a database round trip',
     status: 200,
     response: s.Health,
@@ -63,8 +67,8 @@ export const routes = {
     path: '/openapi.json',
     auth: 'public',
     handler: system('openapi'),
+    needs: [],
     summary: 'This document',
-    database: false,
     status: 200,
     response: s.OpenApiDocument,
   },
@@ -74,6 +78,7 @@ export const routes = {
     path: '/concerts',
     auth: 'public',
     handler: catalog('listConcerts'),
+    needs: ['database'],
     summary: 'Active concerts',
     query: s.ConcertQuery,
     status: 200,
@@ -84,6 +89,7 @@ export const routes = {
     path: '/concerts/{concertId}',
     auth: 'public',
     handler: catalog('getConcert'),
+    needs: ['database'],
     summary: 'A concert with its schedules',
     params: s.ConcertParams,
     status: 200,
@@ -94,6 +100,7 @@ export const routes = {
     path: '/schedules/{scheduleId}',
     auth: 'public',
     handler: catalog('getSchedule'),
+    needs: ['database'],
     summary: 'A schedule (performance)',
     params: s.ScheduleParams,
     status: 200,
@@ -104,6 +111,7 @@ export const routes = {
     path: '/schedules/{scheduleId}/seats',
     auth: 'public',
     handler: catalog('getSeatMap'),
+    needs: ['database'],
     summary: 'The seat map: available or unavailable',
     params: s.ScheduleParams,
     status: 200,
@@ -114,6 +122,7 @@ export const routes = {
     path: '/schedules/{scheduleId}/availability',
     auth: 'public',
     handler: catalog('getAvailability'),
+    needs: ['database'],
     summary: 'Seat counts by section',
     params: s.ScheduleParams,
     status: 200,
@@ -125,6 +134,7 @@ export const routes = {
     path: '/orders',
     auth: 'customer',
     handler: orders('createOrder'),
+    needs: ['database'],
     summary: 'Hold seats and create the order, all or nothing',
     body: s.CreateOrderBody,
     idempotent: true,
@@ -136,6 +146,7 @@ export const routes = {
     path: '/orders/{orderId}',
     auth: 'customer',
     handler: orders('getOrder'),
+    needs: ['database'],
     summary: 'One of your orders',
     params: s.OrderParams,
     status: 200,
@@ -146,6 +157,7 @@ export const routes = {
     path: '/me/orders',
     auth: 'customer',
     handler: orders('listMyOrders'),
+    needs: ['database'],
     summary: 'Your orders, newest first',
     query: s.PageQuery,
     status: 200,
@@ -156,6 +168,7 @@ export const routes = {
     path: '/orders/{orderId}/payments',
     auth: 'customer',
     handler: orders('startPayment'),
+    needs: ['database'],
     summary: 'Start paying for an order',
     params: s.OrderParams,
     body: s.StartPaymentBody,
@@ -168,6 +181,7 @@ export const routes = {
     path: '/orders/{orderId}/cancel',
     auth: 'customer',
     handler: orders('cancelOrder'),
+    needs: ['database'],
     summary: 'Cancel an order or some of its items (paid items are refunded)',
     params: s.OrderParams,
     body: s.CancelOrderBody,
@@ -181,12 +195,12 @@ export const routes = {
     method: 'POST',
     path: '/webhooks/pg/{provider}',
     auth: 'webhook',
-    handler: h('http/webhooks', 'receive'),
+    handler: webhooks('receive'),
+    needs: ['webhookSecret', 'paymentQueue'],
     summary: 'Payment gateway callback (signed)',
     params: s.ProviderParams,
     body: s.WebhookEvent,
     verifiesBody: true,
-    database: false,
     status: 202,
     response: s.Accepted,
   },
@@ -196,6 +210,7 @@ export const routes = {
     path: '/admin/concerts',
     auth: 'admin',
     handler: admin('createConcert'),
+    needs: ['database'],
     summary: 'Create a concert',
     body: s.CreateConcertBody,
     status: 201,
@@ -206,6 +221,7 @@ export const routes = {
     path: '/admin/concerts/{id}',
     auth: 'admin',
     handler: admin('updateConcert'),
+    needs: ['database'],
     summary: 'Update a concert (including isActive)',
     params: s.IdParams,
     body: s.UpdateConcertBody,
@@ -217,6 +233,7 @@ export const routes = {
     path: '/admin/venues',
     auth: 'admin',
     handler: admin('createVenue'),
+    needs: ['database'],
     summary: 'Create a venue and its seats in bulk',
     body: s.CreateVenueBody,
     maxBodyBytes: 1_048_576,
@@ -228,6 +245,7 @@ export const routes = {
     path: '/admin/schedules',
     auth: 'admin',
     handler: admin('createSchedule'),
+    needs: ['database'],
     summary: 'Create a schedule and put its seats on sale',
     body: s.CreateScheduleBody,
     status: 201,
@@ -238,6 +256,7 @@ export const routes = {
     path: '/admin/schedules/{id}',
     auth: 'admin',
     handler: admin('updateSchedule'),
+    needs: ['database'],
     summary: 'Open, close or cancel sales (cancelling refunds paid orders)',
     params: s.IdParams,
     body: s.UpdateScheduleBody,
@@ -249,6 +268,7 @@ export const routes = {
     path: '/admin/schedules/{id}/seats',
     auth: 'admin',
     handler: admin('seatMap'),
+    needs: ['database'],
     summary: 'Seat map with real statuses and order ids',
     params: s.IdParams,
     status: 200,
@@ -259,6 +279,7 @@ export const routes = {
     path: '/admin/reports/schedules/{id}',
     auth: 'admin',
     handler: admin('scheduleReport'),
+    needs: ['database'],
     summary: 'Seats by status, revenue, paid orders',
     params: s.IdParams,
     status: 200,
@@ -269,6 +290,7 @@ export const routes = {
     path: '/admin/reports/sales',
     auth: 'admin',
     handler: admin('salesReport'),
+    needs: ['database'],
     summary: 'Tickets and revenue by genre or artist',
     query: s.SalesQuery,
     status: 200,
@@ -279,6 +301,7 @@ export const routes = {
     path: '/admin/reports/reconciliation',
     auth: 'admin',
     handler: admin('reconciliation'),
+    needs: ['database'],
     summary: 'Payments that need an operator',
     status: 200,
     response: s.Reconciliation,
@@ -288,7 +311,8 @@ export const routes = {
     method: 'POST',
     path: '/dev/token',
     auth: 'local',
-    handler: h('../local/dev-token', 'handler'),
+    handler: local('handler'),
+    needs: [],
     summary: 'A JWT the local gateway accepts (local only)',
     body: s.DevTokenBody,
     status: 200,

@@ -17,8 +17,11 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
+import { type BackgroundDef, backgroundEntries } from '../functions/background';
+import type { HandlerRef } from '../functions/handlers';
+import type { Need } from '../functions/needs';
 import { deployedRoutes } from '../functions/routes';
-import { APP_DB_USER, DATABASE_NAME, type DataStack } from './data-stack';
+import { ADMIN_DB_USER, APP_DB_USER, DATABASE_NAME, type DataStack } from './data-stack';
 import type { EnvironmentConfig } from './environments';
 import { TicketingFunction } from './ticketing-function';
 
@@ -27,12 +30,11 @@ export interface ApiStackProps extends StackProps {
   data: DataStack;
 }
 
-const PROCESSOR_TIMEOUT = Duration.seconds(30);
-
 /**
- * The stateless half: the HTTP API and one Lambda per route of the shared route table, the payment
- * queue and its processor, the sweeper and outbox relay on schedules, the domain event bus, the
- * deploy-time migration trigger, and the alarms.
+ * The stateless half: the HTTP API with one Lambda per route of the route table, one Lambda per
+ * entry of the background table wired to its trigger (the payment queue, a schedule, the deploy),
+ * the domain event bus, and the alarms. Every function gets the settings and grants of the needs
+ * its table entry declares (functions/needs.ts), and nothing else.
  */
 export class ApiStack extends Stack {
   readonly api: apigw.HttpApi;
@@ -45,53 +47,95 @@ export class ApiStack extends Stack {
     super(scope, id, props);
     const { config, data } = props;
     const retention = config.logRetentionDays as logs.RetentionDays;
-
-    const baseEnvironment = {
-      DB_PROXY_HOST: data.proxy.endpoint,
-      DB_NAME: DATABASE_NAME,
-      DB_USER: APP_DB_USER,
-      ...Object.fromEntries(Object.entries(config.booking).map(([k, v]) => [k, String(v)])),
-    };
-    const inVpc = {
-      vpc: data.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      securityGroups: [data.databaseClients],
-    };
-    /** A function that uses the database: in the VPC, allowed to connect to the proxy as the app user. */
-    const databaseFunction = (
-      name: string,
-      file: string,
-      handler: string,
-      extra: { environment?: Record<string, string>; timeout?: Duration } = {},
-    ) => {
-      const fn = new TicketingFunction(this, name, {
-        file,
-        handler,
-        logRetentionDays: retention,
-        environment: { ...baseEnvironment, ...extra.environment },
-        timeout: extra.timeout,
-        ...inVpc,
-      });
-      data.proxy.grantConnect(fn, APP_DB_USER);
-      this.functions[name] = fn;
-      return fn;
-    };
+    const errorAlarms: [string, TicketingFunction, string][] = [];
 
     // ---- queue, bus -------------------------------------------------------------------------
+    // AWS's rule for Lambda event sources: visibility at least six times the consumer's timeout
+    const consumerTimeout = Math.max(
+      ...backgroundEntries.filter(([, f]) => f.trigger.kind === 'queue').map(([, f]) => f.timeoutSeconds),
+    );
     this.deadLetterQueue = new sqs.Queue(this, 'PaymentEventsDlq', {
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
     });
     this.queue = new sqs.Queue(this, 'PaymentEvents', {
-      // AWS's rule for Lambda event sources: at least six times the function timeout
-      visibilityTimeout: Duration.seconds(PROCESSOR_TIMEOUT.toSeconds() * 6),
+      visibilityTimeout: Duration.seconds(consumerTimeout * 6),
       retentionPeriod: Duration.days(4),
       enforceSSL: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     });
     this.bus = new events.EventBus(this, 'DomainEvents', { eventBusName: `ticketing-${config.name}` });
+
+    // ---- functions: one per route and per background entry, given exactly what they declare --
+    const databaseSettings = (user: string) => ({
+      DB_PROXY_HOST: data.proxy.endpoint,
+      DB_NAME: DATABASE_NAME,
+      DB_USER: user,
+    });
+    /** What each need adds to a function: settings, the VPC, and the one grant it requires. */
+    const provide: Record<
+      Need,
+      { environment: Record<string, string>; vpc?: true; grant?: (fn: TicketingFunction) => void }
+    > = {
+      database: {
+        environment: {
+          ...databaseSettings(APP_DB_USER),
+          ...Object.fromEntries(Object.entries(config.booking).map(([k, v]) => [k, String(v)])),
+        },
+        vpc: true,
+        grant: (fn) => data.proxy.grantConnect(fn, APP_DB_USER),
+      },
+      databaseAdmin: {
+        environment: databaseSettings(ADMIN_DB_USER),
+        vpc: true,
+        grant: (fn) => data.proxy.grantConnect(fn, ADMIN_DB_USER),
+      },
+      appSecret: {
+        environment: { APP_SECRET_ARN: data.appSecret.secretArn },
+        grant: (fn) => data.appSecret.grantRead(fn),
+      },
+      paymentQueue: {
+        environment: { PAYMENT_QUEUE_URL: this.queue.queueUrl },
+        grant: (fn) => this.queue.grantSendMessages(fn),
+      },
+      eventBus: {
+        environment: { EVENT_BUS_NAME: this.bus.eventBusName },
+        grant: (fn) => this.bus.grantPutEventsTo(fn),
+      },
+      webhookSecret: {
+        environment: { PG_WEBHOOK_SECRET: '{{resolve:ssm:/ticketing/pg-webhook-secret}}' },
+      },
+    };
+    const makeFunction = (
+      name: string,
+      def: {
+        handler: HandlerRef;
+        needs: readonly Need[];
+        timeoutSeconds?: number;
+        files?: BackgroundDef['files'];
+      },
+    ) => {
+      const provided = def.needs.map((need) => provide[need]);
+      const fn = new TicketingFunction(this, name, {
+        handler: def.handler,
+        logRetentionDays: retention,
+        environment: Object.assign({}, ...provided.map((p) => p.environment)),
+        timeout: def.timeoutSeconds ? Duration.seconds(def.timeoutSeconds) : undefined,
+        copyFiles: def.files,
+        ...(provided.some((p) => p.vpc)
+          ? {
+              vpc: data.vpc,
+              vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+              securityGroups: [data.databaseClients],
+            }
+          : {}),
+      });
+      for (const p of provided) p.grant?.(fn);
+      this.functions[name] = fn;
+      return fn;
+    };
 
     // ---- HTTP API ---------------------------------------------------------------------------
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention });
@@ -117,20 +161,7 @@ export class ApiStack extends Stack {
     const authorizer = new HttpJwtAuthorizer('Jwt', config.jwtIssuer, { jwtAudience: config.jwtAudience });
 
     for (const [name, route] of deployedRoutes) {
-      const usesDatabase = route.database !== false;
-      const fn = usesDatabase
-        ? databaseFunction(name, route.handler.file, route.handler.export)
-        : new TicketingFunction(this, name, {
-            file: route.handler.file,
-            handler: route.handler.export,
-            logRetentionDays: retention,
-            environment: name === 'pgWebhook' ? { PAYMENT_QUEUE_URL: this.queue.queueUrl } : {},
-          });
-      this.functions[name] = fn;
-      if (name === 'pgWebhook') {
-        this.queue.grantSendMessages(fn);
-        fn.addEnvironment('PG_WEBHOOK_SECRET', '{{resolve:ssm:/ticketing/pg-webhook-secret}}');
-      }
+      const fn = makeFunction(name, route);
       const secured = route.auth === 'customer' || route.auth === 'admin';
       const [httpRoute] = this.api.addRoutes({
         path: route.path,
@@ -149,67 +180,50 @@ export class ApiStack extends Stack {
       }
     }
 
-    // ---- background functions ---------------------------------------------------------------
-    const processor = databaseFunction('paymentProcessor', 'payment-processor', 'handler', {
-      timeout: PROCESSOR_TIMEOUT,
-    });
-    processor.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: 10,
-        maxBatchingWindow: Duration.seconds(1),
-        reportBatchItemFailures: true,
-      }),
-    );
-
-    const sweeper = databaseFunction('sweeper', 'sweeper', 'handler', { timeout: Duration.seconds(60) });
-    const relay = databaseFunction('outboxRelay', 'outbox-relay', 'handler', {
-      timeout: Duration.seconds(60),
-      environment: { EVENT_BUS_NAME: this.bus.eventBusName },
-    });
-    this.bus.grantPutEventsTo(relay);
+    // ---- background functions, wired to their triggers --------------------------------------
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
     });
-    for (const [name, fn] of [
-      ['SweeperSchedule', sweeper],
-      ['OutboxRelaySchedule', relay],
-    ] as const) {
-      new scheduler.Schedule(this, name, {
-        schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
-        target: new targets.LambdaInvoke(fn, { retryAttempts: 0, role: schedulerRole }),
-        description: `${name} every minute`,
-      });
-      Validations.of(schedulerRole).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
-        reason:
-          'lambda:InvokeFunction on this one function and its versions (the ":*" suffix), as the L2 grant writes it',
-      });
+    const onDeploy: [string, TicketingFunction][] = [];
+    for (const [name, def] of backgroundEntries) {
+      const fn = makeFunction(name, def);
+      const id = name.charAt(0).toUpperCase() + name.slice(1);
+      const { trigger } = def;
+      if (trigger.kind === 'queue') {
+        fn.addEventSource(
+          new SqsEventSource(this.queue, {
+            batchSize: trigger.batchSize,
+            maxBatchingWindow: Duration.seconds(trigger.maxBatchingWindowSeconds),
+            reportBatchItemFailures: true,
+          }),
+        );
+      } else if (trigger.kind === 'schedule') {
+        new scheduler.Schedule(this, `${id}Schedule`, {
+          schedule: scheduler.ScheduleExpression.rate(Duration.minutes(trigger.everyMinutes)),
+          target: new targets.LambdaInvoke(fn, { retryAttempts: 0, role: schedulerRole }),
+          description: def.summary,
+        });
+        Validations.of(schedulerRole).acknowledge({
+          id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
+          reason:
+            'lambda:InvokeFunction on this one function and its versions (the ":*" suffix), as the L2 grant writes it',
+        });
+      } else {
+        onDeploy.push([id, fn]);
+      }
+      if (def.alarmOnErrors) errorAlarms.push([`${id}Errors`, fn, def.alarmOnErrors]);
     }
 
-    // ---- migrations on deploy ---------------------------------------------------------------
-    const migrator = new TicketingFunction(this, 'migrate', {
-      file: 'migrate',
-      handler: 'handler',
-      logRetentionDays: retention,
-      timeout: Duration.minutes(5),
-      environment: {
-        DB_PROXY_HOST: data.proxy.endpoint,
-        DB_NAME: DATABASE_NAME,
-        DB_USER: 'postgres',
-        MIGRATIONS_DIR: '/var/task/migrations',
-        APP_SECRET_ARN: data.appSecret.secretArn,
-      },
-      copyFiles: [{ from: 'db/migrations', to: 'migrations' }],
-      ...inVpc,
-    });
-    data.proxy.grantConnect(migrator, 'postgres');
-    data.appSecret.grantRead(migrator);
-    new triggers.Trigger(this, 'MigrateOnDeploy', {
-      handler: migrator,
-      executeOnHandlerChange: true,
-      executeAfter: [migrator],
-      executeBefore: Object.values(this.functions),
-    });
+    // ---- on deploy (migrations), before any other function changes ---------------------------
+    const others = Object.values(this.functions).filter((fn) => !onDeploy.some(([, f]) => f === fn));
+    for (const [id, fn] of onDeploy) {
+      new triggers.Trigger(this, `${id}OnDeploy`, {
+        handler: fn,
+        executeOnHandlerChange: true,
+        executeAfter: [fn],
+        executeBefore: others,
+      });
+    }
 
     // ---- alarms -----------------------------------------------------------------------------
     const topic = new sns.Topic(this, 'Alarms', { enforceSSL: true, masterKey: undefined });
@@ -250,12 +264,9 @@ export class ApiStack extends Stack {
       1000,
       'API p99 latency above 1 s',
     );
-    alarm(
-      'SweeperErrors',
-      sweeper.metricErrors({ period: Duration.minutes(5) }),
-      1,
-      'The sweeper failed: lapsed holds are not being tidied',
-    );
+    for (const [id, fn, description] of errorAlarms) {
+      alarm(id, fn.metricErrors({ period: Duration.minutes(5) }), 1, description);
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { backgroundEntries } from '../functions/background';
 import { deployedRoutes } from '../functions/routes';
 import { buildApp } from './app';
 
@@ -80,7 +81,7 @@ describe('both environments', () => {
     const ours = fns.filter(
       (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'ticketing',
     );
-    expect(ours.length).toBe(deployedRoutes.length + 4);
+    expect(ours.length).toBe(deployedRoutes.length + backgroundEntries.length);
     expect(
       ours.every((f) => f.Properties.Runtime === 'nodejs24.x' && f.Properties.Architectures[0] === 'arm64'),
     ).toBe(true);

@@ -6,6 +6,8 @@ import type { EnvironmentConfig } from './environments';
 
 export const DATABASE_NAME = 'ticketing';
 export const APP_DB_USER = 'ticketing_app';
+/** The cluster's generated admin login: migrations run as it. */
+export const ADMIN_DB_USER = 'postgres';
 
 export interface DataStackProps extends StackProps {
   config: EnvironmentConfig;
@@ -64,7 +66,7 @@ export class DataStack extends Stack {
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       defaultDatabaseName: DATABASE_NAME,
-      credentials: rds.Credentials.fromGeneratedSecret('postgres'),
+      credentials: rds.Credentials.fromGeneratedSecret(ADMIN_DB_USER),
       serverlessV2MinCapacity: config.minCapacity,
       serverlessV2MaxCapacity: config.maxCapacity,
       writer: rds.ClusterInstance.serverlessV2('writer', { publiclyAccessible: false }),

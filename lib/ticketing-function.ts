@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { HandlerRef } from '../functions/handlers';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,17 +19,18 @@ export const BUNDLE = {
   banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
 };
 
+/** The esbuild entry of a handler: its module's source file. */
+export const entryOf = (handler: HandlerRef) => join(PROJECT_ROOT, 'functions', `${handler.file}.ts`);
+
 export interface TicketingFunctionProps {
-  /** Path under functions/, without extension: `http/orders`. */
-  file: string;
-  /** Exported handler name. */
-  handler: string;
+  /** The module under functions/ (the esbuild entry) and its exported handler. */
+  handler: HandlerRef;
   environment: Record<string, string>;
   logRetentionDays: logs.RetentionDays;
   timeout?: Duration;
   memorySize?: number;
   /** Files copied next to the bundle (the migration function ships the .sql files). */
-  copyFiles?: { from: string; to: string }[];
+  copyFiles?: readonly { from: string; to: string }[];
   vpc?: nodejs.NodejsFunctionProps['vpc'];
   vpcSubnets?: nodejs.NodejsFunctionProps['vpcSubnets'];
   securityGroups?: nodejs.NodejsFunctionProps['securityGroups'];
@@ -53,8 +55,8 @@ export class TicketingFunction extends nodejs.NodejsFunction {
     logGroup.grant(role, 'logs:CreateLogStream', 'logs:PutLogEvents');
     super(scope, id, {
       role,
-      entry: join(PROJECT_ROOT, 'functions', `${props.file}.ts`),
-      handler: props.handler,
+      entry: entryOf(props.handler),
+      handler: props.handler.export,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_24_X,

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { backgroundEntries } from '../functions/background';
 import type { HttpEvent } from '../functions/http/middleware';
 import { routeEntries } from '../functions/routes';
 import { dispatch, loadRoutes, toEvent } from './gateway';
@@ -21,8 +22,8 @@ const get = (url: string, headers: Record<string, string> = {}) =>
 describe('route table', () => {
   it('has a handler export for every route and a source file for every Lambda entry', () => {
     expect(routes).toHaveLength(routeEntries.length);
-    for (const [, route] of routeEntries) {
-      expect(existsSync(join(__dirname, '..', 'functions', `${route.handler.file}.ts`))).toBe(true);
+    for (const [, fn] of [...routeEntries, ...backgroundEntries]) {
+      expect(existsSync(join(__dirname, '..', 'functions', `${fn.handler.file}.ts`))).toBe(true);
     }
   });
 });

@@ -5,7 +5,7 @@ import { AppError } from '../domain/errors';
 import type { HttpEvent, HttpResult } from '../functions/http/middleware';
 import { problem } from '../functions/http/responses';
 import { type Auth, type RouteDef, routeEntries } from '../functions/routes';
-import { handlerModules } from './handlers';
+import { handlerOf } from './handlers';
 import { verifyToken } from './jwt';
 
 /**
@@ -31,9 +31,7 @@ export function loadRoutes(include: (auth: Auth) => boolean = () => true): Compi
   const compiled: CompiledRoute[] = [];
   for (const [name, route] of routeEntries) {
     if (!include(route.auth)) continue;
-    const handler = handlerModules[route.handler.file]?.[route.handler.export] as
-      | LambdaHttpHandler
-      | undefined;
+    const handler = handlerOf(route.handler) as LambdaHttpHandler | undefined;
     if (!handler) throw new Error(`${route.handler.file} does not export ${route.handler.export}`);
     const keys: string[] = [];
     const source = route.path.replace(/\{(\w+)\}/g, (_, key: string) => {

@@ -1,3 +1,4 @@
+import type { HandlerRef, RouteModules } from '../functions/handlers';
 import * as admin from '../functions/http/admin';
 import * as catalog from '../functions/http/catalog';
 import * as orders from '../functions/http/orders';
@@ -8,9 +9,9 @@ import * as devToken from './dev-token';
 /**
  * The handler modules of the route table, by the `handler.file` the table names. Static imports
  * (not `import()` of a computed path) so tsx, vitest and esbuild all resolve them the same way;
- * local/gateway.test.ts checks that every route finds its export here.
+ * typed by `RouteModules`, so a module missing here fails `tsc`.
  */
-export const handlerModules: Record<string, Record<string, unknown>> = {
+const routeModules: RouteModules = {
   'http/admin': admin,
   'http/catalog': catalog,
   'http/orders': orders,
@@ -18,3 +19,8 @@ export const handlerModules: Record<string, Record<string, unknown>> = {
   'http/webhooks': webhooks,
   '../local/dev-token': devToken,
 };
+
+/** The handler a route's reference names. */
+export function handlerOf(ref: HandlerRef<keyof RouteModules>): unknown {
+  return (routeModules[ref.file] as Record<string, unknown>)[ref.export];
+}

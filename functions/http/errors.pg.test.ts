@@ -139,8 +139,8 @@ describe('large responses', () => {
   it('gzips a big body for clients that accept it', async () => {
     const big = await createShow(api.sql, { rows: 20, seatsPerRow: 50 });
     const plain = await api.request('GET', `/schedules/${big.scheduleId}/seats`);
-    const { handlerModules } = await import('../../local/handlers');
-    const handler = handlerModules['http/catalog']!.getSeatMap as (
+    const { handlerOf } = await import('../../local/handlers');
+    const handler = handlerOf(routes.getSeatMap.handler) as (
       e: unknown,
       c: unknown,
     ) => Promise<{ body: string; headers: Record<string, string>; isBase64Encoded?: boolean }>;

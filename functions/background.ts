@@ -1,0 +1,63 @@
+import { type BackgroundModules, type HandlerRef, handlersIn } from './handlers';
+import type { Need } from './needs';
+
+/** What invokes a background function. */
+export type Trigger =
+  /** SQS → Lambda: batches of the payment-event queue, failed records reported one by one. */
+  | { kind: 'queue'; queue: 'payments'; batchSize: number; maxBatchingWindowSeconds: number }
+  /** EventBridge Scheduler, at a fixed rate. */
+  | { kind: 'schedule'; everyMinutes: number }
+  /** Once per deploy, before the other functions change (a CDK trigger). */
+  | { kind: 'deploy' };
+
+export interface BackgroundDef {
+  handler: HandlerRef<keyof BackgroundModules>;
+  summary: string;
+  trigger: Trigger;
+  /** What the handler uses; the stack grants exactly these (functions/needs.ts). */
+  needs: readonly Need[];
+  timeoutSeconds: number;
+  /** Project files copied next to the bundle (`from` is relative to the project root). */
+  files?: readonly { from: string; to: string }[];
+  /** An alarm on any error of this function, with this description. */
+  alarmOnErrors?: string;
+}
+
+/**
+ * The one table of functions that no route invokes. The CDK stack makes one Lambda per entry and
+ * wires its trigger; `npm run bench` measures their bundles from the same table.
+ */
+export const background = {
+  paymentProcessor: {
+    handler: handlersIn('payment-processor')('handler'),
+    summary: 'Applies queued PG payment events',
+    trigger: { kind: 'queue', queue: 'payments', batchSize: 10, maxBatchingWindowSeconds: 1 },
+    needs: ['database'],
+    timeoutSeconds: 30,
+  },
+  sweeper: {
+    handler: handlersIn('sweeper')('handler'),
+    summary: 'Expires lapsed holds and unpaid orders',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    needs: ['database'],
+    timeoutSeconds: 60,
+    alarmOnErrors: 'The sweeper failed: lapsed holds are not being tidied',
+  },
+  outboxRelay: {
+    handler: handlersIn('outbox-relay')('handler'),
+    summary: 'Publishes outbox rows to the domain event bus',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    needs: ['database', 'eventBus'],
+    timeoutSeconds: 60,
+  },
+  migrate: {
+    handler: handlersIn('migrate')('handler'),
+    summary: 'Applies the migrations and readies the application role',
+    trigger: { kind: 'deploy' },
+    needs: ['databaseAdmin', 'appSecret'],
+    timeoutSeconds: 300,
+    files: [{ from: 'db/migrations', to: 'migrations' }],
+  },
+} as const satisfies Record<string, BackgroundDef>;
+
+export const backgroundEntries = Object.entries(background) as [keyof typeof background, BackgroundDef][];
