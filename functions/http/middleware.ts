@@ -7,9 +7,10 @@ import type {
   Context,
 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { type Db, getSql } from '../../db/client';
+import type { Db } from '../../db/client';
 import type { Identity } from '../../db/users';
 import type { Caller } from '../../domain/orders';
+import { databaseFor } from '../database';
 import { logger, metrics } from '../observability';
 import type { RouteDef } from '../routes';
 import { authorize, upsertCaller } from './middleware/auth';
@@ -63,7 +64,12 @@ export function httpHandler<R extends RouteDef>(route: R, fn: (request: HttpRequ
     .use(upsertCaller()) // before: the caller's `users` row
     .handler(async (event, context) => {
       const { caller } = context;
-      const request = { ...context.input, caller, db: getSql(), event } as HttpRequest<R>;
+      const request = {
+        ...context.input,
+        caller,
+        db: databaseFor(route, `${route.method} ${route.path}`),
+        event,
+      } as HttpRequest<R>;
       const key = route.idempotent ? idempotencyKey(event) : undefined;
       if (key && caller) return respondOnce(route, key, caller, request, fn);
       return json(route.status, (await fn(request)) ?? null);
