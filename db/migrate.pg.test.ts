@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/db';
+import { createSql } from './client';
 import { defaultMigrationsDir, migrate } from './migrate';
 
 let db: TestDatabase;
@@ -76,5 +77,29 @@ describe('migrate', () => {
     const results = await Promise.all([migrate(db.sql, dir), migrate(db.sql, dir)]);
 
     expect(results.flatMap((r) => r.applied)).toEqual(['9998_concurrent.sql']);
+  });
+
+  it('runs without the request time limits the database sets for everyone else', async () => {
+    // Prepare: a fresh session of a database with 0002's limits, and a migration that records its own
+    await db.sql`alter database ${db.sql(db.name)} set statement_timeout = '15s'`;
+    await db.sql`alter database ${db.sql(db.name)} set lock_timeout = '5s'`;
+    const fresh = createSql({ url: db.url });
+    const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+    await cp(defaultMigrationsDir, dir, { recursive: true });
+    await writeFile(
+      join(dir, '9997_limits.sql'),
+      `create table migration_limits as
+         select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock;`,
+    );
+
+    // Act
+    await migrate(fresh, dir);
+
+    // Assess: the session itself has the limits, the migration ran without them
+    const [session] = await fresh`select current_setting('statement_timeout') as s`;
+    const [limits] = await fresh`select statement, lock from migration_limits`;
+    await fresh.end();
+    expect(session!.s).toBe('15s');
+    expect(limits).toEqual({ statement: '0', lock: '0' });
   });
 });

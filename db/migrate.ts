@@ -30,6 +30,12 @@ export async function migrate(sql: Sql, dir = defaultMigrationsDir): Promise<Mig
   );
 
   return sql.begin(async (tx) => {
+    // The database-wide limits (0002: 15 s per statement, 5 s per lock wait) are for requests. A
+    // migration may rewrite a big table or wait for a deploy running beside it; what bounds it is
+    // its Lambda's timeout, which the deploy waits for. Requests that queue behind its locks still
+    // give up after their own 5 s.
+    await tx`set local statement_timeout = 0`;
+    await tx`set local lock_timeout = 0`;
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await tx`
       create table if not exists schema_migrations (
