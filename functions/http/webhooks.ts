@@ -1,6 +1,6 @@
-import { getConfig } from '../../domain/config';
 import { adapterFor } from '../adapters/pg-webhooks';
 import { paymentQueue } from '../adapters/ports';
+import { webhookSecret } from '../adapters/webhook-secret';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';
 
@@ -9,7 +9,7 @@ import { httpHandler } from './middleware';
  * answer in milliseconds. A bad signature (401) or a malformed body (400) never reaches the queue.
  */
 export const receive = httpHandler(routes.pgWebhook, async ({ params, event, rawBody }) => {
-  const verified = adapterFor(params.provider, getConfig().PG_WEBHOOK_SECRET).verify(
+  const verified = adapterFor(params.provider, await webhookSecret()).verify(
     event.headers ?? {},
     rawBody,
   );
