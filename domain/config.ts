@@ -21,6 +21,8 @@ export const configSchema = z.object({
   MAX_SEATS_PER_ORDER: count(1, 100, 8),
   MAX_SEATS_PER_USER: count(1, 1_000_000, 8),
   PG_WEBHOOK_SECRET: text('local-webhook-secret'),
+  /** AWS: the Secrets Manager secret holding the webhook key (PG_WEBHOOK_SECRET is then unused). */
+  PG_WEBHOOK_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   PAYMENT_QUEUE_URL: z.optional(z.string()),
   EVENT_BUS_NAME: z.optional(z.string()),
 });

@@ -4,8 +4,15 @@ import type { Need } from './needs';
 /** What invokes a background function. */
 export type Trigger =
   /** SQS → Lambda: batches of the payment-event queue, failed records reported one by one. */
-  | { kind: 'queue'; queue: 'payments'; batchSize: number; maxBatchingWindowSeconds: number }
-  /** EventBridge Scheduler, at a fixed rate. */
+  | {
+      kind: 'queue';
+      queue: 'payments';
+      batchSize: number;
+      maxBatchingWindowSeconds: number;
+      /** Concurrent batches at most (SQS's scaling stops there instead of being throttled). */
+      maxConcurrency: number;
+    }
+  /** EventBridge Scheduler, at a fixed rate; never retried (the next tick does the work). */
   | { kind: 'schedule'; everyMinutes: number }
   /** Once per deploy, before the other functions change (a CDK trigger). */
   | { kind: 'deploy' };
@@ -17,6 +24,11 @@ export interface BackgroundDef {
   /** What the handler uses; the stack grants exactly these (functions/needs.ts). */
   needs: readonly Need[];
   timeoutSeconds: number;
+  /**
+   * Concurrency set aside so that an on-sale's API traffic cannot starve this function; 1 also
+   * means two runs never overlap.
+   */
+  reservedConcurrency?: number;
   /** Project files copied next to the bundle (`from` is relative to the project root). */
   files?: readonly { from: string; to: string }[];
   /** An alarm on any error of this function, with this description. */
@@ -31,9 +43,16 @@ export const background = {
   paymentProcessor: {
     handler: handlersIn('payment-processor')('handler'),
     summary: 'Applies queued PG payment events',
-    trigger: { kind: 'queue', queue: 'payments', batchSize: 10, maxBatchingWindowSeconds: 1 },
+    trigger: {
+      kind: 'queue',
+      queue: 'payments',
+      batchSize: 10,
+      maxBatchingWindowSeconds: 1,
+      maxConcurrency: 5,
+    },
     needs: ['database'],
     timeoutSeconds: 30,
+    reservedConcurrency: 5,
   },
   sweeper: {
     handler: handlersIn('sweeper')('handler'),
@@ -41,6 +60,7 @@ export const background = {
     trigger: { kind: 'schedule', everyMinutes: 1 },
     needs: ['database'],
     timeoutSeconds: 60,
+    reservedConcurrency: 1,
     alarmOnErrors: 'The sweeper failed: lapsed holds are not being tidied',
   },
   outboxRelay: {
@@ -49,13 +69,15 @@ export const background = {
     trigger: { kind: 'schedule', everyMinutes: 1 },
     needs: ['database', 'eventBus'],
     timeoutSeconds: 60,
+    reservedConcurrency: 1,
   },
   migrate: {
     handler: handlersIn('migrate')('handler'),
     summary: 'Applies the migrations and readies the application role',
     trigger: { kind: 'deploy' },
     needs: ['databaseAdmin', 'appSecret'],
-    timeoutSeconds: 300,
+    // Lambda's longest: the deploy waits as long for it (a long migration must not fail the deploy)
+    timeoutSeconds: 900,
     files: [{ from: 'db/migrations', to: 'migrations' }],
   },
 } as const satisfies Record<string, BackgroundDef>;

@@ -17,13 +17,39 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { type BackgroundDef, backgroundEntries } from '../functions/background';
+import { backgroundEntries } from '../functions/background';
 import type { HandlerRef } from '../functions/handlers';
 import type { Need } from '../functions/needs';
 import { deployedRoutes } from '../functions/routes';
 import { ADMIN_DB_USER, APP_DB_USER, DATABASE_NAME, type DataStack } from './data-stack';
 import type { EnvironmentConfig } from './environments';
-import { TicketingFunction } from './ticketing-function';
+import { TicketingFunction, type TicketingFunctionProps } from './ticketing-function';
+
+/**
+ * Below API Gateway's 30 s integration timeout, and above the worst case of a database call
+ * (connect + proxy borrow + statement timeout, lib/timeouts.test.ts): a saturated database ends a
+ * request as the service's 503 with Retry-After, not as a Lambda timeout (a 502).
+ */
+export const API_FUNCTION_TIMEOUT = Duration.seconds(28);
+
+/** HTTP API access logs: the `$context` variables of HTTP APIs (not REST APIs'), one JSON line each. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    routeKey: '$context.routeKey',
+    path: '$context.path',
+    status: '$context.status',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    requestTime: '$context.requestTime',
+    latencyMs: '$context.responseLatency',
+    integrationLatencyMs: '$context.integrationLatency',
+    integrationStatus: '$context.integrationStatus',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+    responseLength: '$context.responseLength',
+  }),
+);
 
 export interface ApiStackProps extends StackProps {
   config: EnvironmentConfig;
@@ -105,25 +131,21 @@ export class ApiStack extends Stack {
         grant: (fn) => this.bus.grantPutEventsTo(fn),
       },
       webhookSecret: {
-        environment: { PG_WEBHOOK_SECRET: '{{resolve:ssm:/ticketing/pg-webhook-secret}}' },
+        environment: { PG_WEBHOOK_SECRET_ARN: data.webhookSecret.secretArn },
+        grant: (fn) => data.webhookSecret.grantRead(fn),
       },
     };
     const makeFunction = (
       name: string,
-      def: {
-        handler: HandlerRef;
-        needs: readonly Need[];
-        timeoutSeconds?: number;
-        files?: BackgroundDef['files'];
-      },
+      def: { handler: HandlerRef; needs: readonly Need[] },
+      options: Partial<TicketingFunctionProps> = {},
     ) => {
       const provided = def.needs.map((need) => provide[need]);
       const fn = new TicketingFunction(this, name, {
         handler: def.handler,
         logRetentionDays: retention,
         environment: Object.assign({}, ...provided.map((p) => p.environment)),
-        timeout: def.timeoutSeconds ? Duration.seconds(def.timeoutSeconds) : undefined,
-        copyFiles: def.files,
+        ...options,
         ...(provided.some((p) => p.vpc)
           ? {
               vpc: data.vpc,
@@ -146,6 +168,8 @@ export class ApiStack extends Stack {
         allowOrigins: ['*'],
         allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PATCH],
         allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+        // headers a browser app must read: the replayed key, and when to retry a 429/503
+        exposeHeaders: ['idempotency-key', 'retry-after'],
       },
     });
     const stage = new apigw.HttpStage(this, 'DefaultStage', {
@@ -155,13 +179,13 @@ export class ApiStack extends Stack {
       throttle: config.throttle,
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.jsonWithStandardFields(),
+        format: ACCESS_LOG_FORMAT,
       },
     });
     const authorizer = new HttpJwtAuthorizer('Jwt', config.jwtIssuer, { jwtAudience: config.jwtAudience });
 
     for (const [name, route] of deployedRoutes) {
-      const fn = makeFunction(name, route);
+      const fn = makeFunction(name, route, { timeout: API_FUNCTION_TIMEOUT });
       const secured = route.auth === 'customer' || route.auth === 'admin';
       const [httpRoute] = this.api.addRoutes({
         path: route.path,
@@ -184,9 +208,18 @@ export class ApiStack extends Stack {
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
     });
-    const onDeploy: [string, TicketingFunction][] = [];
+    const onDeploy: [string, TicketingFunction, Duration][] = [];
     for (const [name, def] of backgroundEntries) {
-      const fn = makeFunction(name, def);
+      const fn = makeFunction(name, def, {
+        timeout: Duration.seconds(def.timeoutSeconds),
+        copyFiles: def.files,
+        reservedConcurrency: def.reservedConcurrency,
+        // a scheduled run that fails or is throttled is not retried: the next tick does its work
+        asyncRetries:
+          def.trigger.kind === 'schedule'
+            ? { retryAttempts: 0, maxEventAge: Duration.seconds(60 * def.trigger.everyMinutes) }
+            : undefined,
+      });
       const id = name.charAt(0).toUpperCase() + name.slice(1);
       const { trigger } = def;
       if (trigger.kind === 'queue') {
@@ -195,6 +228,7 @@ export class ApiStack extends Stack {
             batchSize: trigger.batchSize,
             maxBatchingWindow: Duration.seconds(trigger.maxBatchingWindowSeconds),
             reportBatchItemFailures: true,
+            maxConcurrency: trigger.maxConcurrency,
           }),
         );
       } else if (trigger.kind === 'schedule') {
@@ -209,16 +243,18 @@ export class ApiStack extends Stack {
             'lambda:InvokeFunction on this one function and its versions (the ":*" suffix), as the L2 grant writes it',
         });
       } else {
-        onDeploy.push([id, fn]);
+        onDeploy.push([id, fn, Duration.seconds(def.timeoutSeconds)]);
       }
       if (def.alarmOnErrors) errorAlarms.push([`${id}Errors`, fn, def.alarmOnErrors]);
     }
 
     // ---- on deploy (migrations), before any other function changes ---------------------------
     const others = Object.values(this.functions).filter((fn) => !onDeploy.some(([, f]) => f === fn));
-    for (const [id, fn] of onDeploy) {
+    for (const [id, fn, timeout] of onDeploy) {
       new triggers.Trigger(this, `${id}OnDeploy`, {
         handler: fn,
+        // the deploy waits as long as the function may run
+        timeout,
         executeOnHandlerChange: true,
         executeAfter: [fn],
         executeBefore: others,

@@ -1,32 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CONNECT_TIMEOUT_SECONDS } from '../db/client';
 import { backgroundEntries } from '../functions/background';
+import type { Need } from '../functions/needs';
 import { deployedRoutes } from '../functions/routes';
+import { type Synthesized, synthesizeAll } from '../test/rehearsal/synth';
 import { buildApp } from './app';
 
-/** Synthesises one environment without bundling (esbuild is exercised by `npm run bench`). */
-function synth(env: 'dev' | 'prod') {
-  const app = new App({ context: { env, 'aws:cdk:bundling-stacks': [] } });
-  const built = buildApp(app);
-  // cdk-nag runs as a validation plugin: any unacknowledged finding makes synth throw
-  app.synth();
-  return { api: Template.fromStack(built.api), data: Template.fromStack(built.data), built };
-}
+type Resources = Record<string, { Type: string; Properties: Record<string, any>; [k: string]: any }>;
 
-type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
+let dev: Synthesized;
+let prod: Synthesized;
 
-let dev: ReturnType<typeof synth>;
-let prod: ReturnType<typeof synth>;
-
+// one synthesis per environment, shared by every assertion (and the deployment rehearsal)
 beforeAll(() => {
-  dev = synth('dev');
-  prod = synth('prod');
-}, 120_000);
+  ({ dev, prod } = synthesizeAll());
+}, 600_000);
 
 const functionByName = (t: Template, name: string) => {
   const fns = t.findResources('AWS::Lambda::Function') as Resources;
-  const entry = Object.entries(fns).find(([id]) => id.startsWith(name) && !id.includes('Role'));
+  const entry = Object.entries(fns).find(([id]) => new RegExp(`^${name}[0-9A-F]{8}$`).test(id));
   if (!entry) throw new Error(`no function ${name}`);
   return { id: entry[0], ...entry[1] };
 };
@@ -184,5 +180,159 @@ describe('prod', () => {
   it('while dev is destroyable', () => {
     dev.data.hasResource('AWS::RDS::DBCluster', { DeletionPolicy: 'Delete' });
     dev.data.resourceCountIs('AWS::RDS::DBInstance', 1);
+  });
+});
+
+const rolesOf = (t: Template) => t.findResources('AWS::IAM::Role') as Resources;
+const ourFunctions = (t: Template) =>
+  Object.entries(t.findResources('AWS::Lambda::Function') as Resources).filter(
+    ([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'ticketing',
+  );
+const tableEntries = () => [...deployedRoutes, ...backgroundEntries];
+
+/** The IAM actions each need requires (functions/needs.ts), as the CDK grants write them. */
+const ACTIONS_OF_NEED: Record<Need, string[]> = {
+  database: ['rds-db:connect'],
+  databaseAdmin: ['rds-db:connect'],
+  appSecret: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+  paymentQueue: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+  eventBus: ['events:PutEvents'],
+  webhookSecret: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+};
+/** What every function has (its own log group) and what a queue trigger adds (Lambda polls for it). */
+const OWN_LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const QUEUE_CONSUMER = [
+  'sqs:ReceiveMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueUrl',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
+
+describe('permissions follow the declared needs', () => {
+  it('give every function exactly the actions of its needs and trigger, and nothing else', () => {
+    for (const [name, def] of tableEntries()) {
+      const expected = new Set([
+        ...OWN_LOGS,
+        ...def.needs.flatMap((need) => ACTIONS_OF_NEED[need]),
+        ...('trigger' in def && def.trigger.kind === 'queue' ? QUEUE_CONSUMER : []),
+      ]);
+      expect([name, [...new Set(actionsOf(dev.api, name))].sort()]).toEqual([name, [...expected].sort()]);
+    }
+  });
+
+  it('connect each database function as the user its settings name, and only that user', () => {
+    for (const [name] of tableEntries()) {
+      const fn = functionByName(dev.api, name);
+      const role = fn.Properties.Role['Fn::GetAtt'][0] as string;
+      const connects = policyStatementsOf(dev.api, role).filter((s) => s.Action === 'rds-db:connect');
+      const user = fn.Properties.Environment.Variables.DB_USER as string | undefined;
+      expect([name, connects.map((s) => JSON.stringify(s.Resource).match(/\/(\w+)"\]\]\}$/)?.[1])]).toEqual([
+        name,
+        user ? [user] : [],
+      ]);
+    }
+  });
+
+  it('let every function in a VPC manage its network interfaces (item 1)', () => {
+    const roles = rolesOf(dev.api);
+    for (const [id, fn] of ourFunctions(dev.api)) {
+      const managed = JSON.stringify(
+        roles[fn.Properties.Role['Fn::GetAtt'][0]]!.Properties.ManagedPolicyArns ?? [],
+      );
+      expect([id, managed.includes('service-role/AWSLambdaVPCAccessExecutionRole')]).toEqual([
+        id,
+        fn.Properties.VpcConfig !== undefined,
+      ]);
+    }
+  });
+});
+
+describe('deploy-ready (issue 15)', () => {
+  it('name the RDS Proxy per environment (item 2)', () => {
+    const nameOf = (s: Synthesized) =>
+      Object.values(s.data.findResources('AWS::RDS::DBProxy') as Resources)[0]!.Properties.DBProxyName;
+    const names = [nameOf(dev), nameOf(prod)];
+    expect(new Set(names).size).toBe(2);
+    for (const name of names) expect(name).toMatch(/^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,61}[A-Za-z0-9]$/);
+  });
+
+  it('wait for the migration as long as it may run, and keep the webhook key per environment (item 3)', () => {
+    const migrator = functionByName(dev.api, 'migrate');
+    const trigger = Object.values(dev.api.findResources('Custom::Trigger') as Resources)[0]!;
+    expect(Number(trigger.Properties.Timeout)).toBeGreaterThanOrEqual(migrator.Properties.Timeout * 1000);
+    for (const s of [dev, prod]) {
+      expect(JSON.stringify(s.api.toJSON())).not.toContain('{{resolve:ssm:');
+      s.data.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    }
+    const webhook = functionByName(dev.api, 'pgWebhook').Properties.Environment.Variables;
+    expect(webhook.PG_WEBHOOK_SECRET).toBeUndefined();
+    expect(JSON.stringify(webhook.PG_WEBHOOK_SECRET_ARN)).toContain('PgWebhookSecret');
+  });
+
+  it('refuse to synthesise prod without its issuer, audience and alarm e-mail (item 5)', () => {
+    expect(() => buildApp(new App({ context: { env: 'prod', 'aws:cdk:bundling-stacks': [] } }))).toThrow(
+      /-c jwtIssuer=\.\.\. -c jwtAudience=\.\.\. -c alarmEmail=\.\.\./,
+    );
+    prod.api.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      JwtConfiguration: { Audience: ['ticketing'], Issuer: Match.stringLikeRegexp('_Rehearsal$') },
+    });
+    prod.api.hasResourceProperties('AWS::SNS::Subscription', { Endpoint: 'oncall@ticketing.example' });
+  });
+
+  it('time out in order: connect + proxy borrow + statement < Lambda < API Gateway (item 6)', () => {
+    const settings = readFileSync(join(__dirname, '../db/migrations/0002_database_settings.sql'), 'utf8');
+    const statementSeconds = Number(
+      settings.match(/statement_timeout = %L', current_database\(\), '(\d+)s'/)![1],
+    );
+    const targetGroup = Object.values(
+      dev.data.findResources('AWS::RDS::DBProxyTargetGroup') as Resources,
+    )[0]!;
+    const borrowSeconds = targetGroup.Properties.ConnectionPoolConfigurationInfo.ConnectionBorrowTimeout;
+    const worstDatabaseCall = CONNECT_TIMEOUT_SECONDS + borrowSeconds + statementSeconds;
+    for (const [name] of deployedRoutes) {
+      const timeout = functionByName(dev.api, name).Properties.Timeout as number;
+      expect([name, timeout > worstDatabaseCall && timeout < 30]).toEqual([name, true]);
+    }
+  });
+
+  it('reserve concurrency for background work, cap the queue consumer, never retry a schedule (item 7)', () => {
+    for (const [name, def] of backgroundEntries) {
+      const fn = functionByName(dev.api, name);
+      expect([name, fn.Properties.ReservedConcurrentExecutions]).toEqual([name, def.reservedConcurrency]);
+      if (def.trigger.kind === 'schedule') {
+        dev.api.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+          FunctionName: { Ref: fn.id },
+          MaximumRetryAttempts: 0,
+        });
+      }
+      if (def.trigger.kind === 'queue') {
+        dev.api.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+          FunctionName: { Ref: fn.id },
+          ScalingConfig: { MaximumConcurrency: def.trigger.maxConcurrency },
+        });
+        expect(def.trigger.maxConcurrency).toBeLessThanOrEqual(def.reservedConcurrency!);
+      }
+    }
+    expect(
+      backgroundEntries
+        .filter(([, d]) => d.trigger.kind !== 'deploy')
+        .every(([, d]) => d.reservedConcurrency),
+    ).toBe(true);
+  });
+
+  it('log HTTP API fields, expose the retry headers, force TLS, keep prod secrets (item 8)', () => {
+    const stage = Object.values(dev.api.findResources('AWS::ApiGatewayV2::Stage') as Resources)[0]!;
+    const format = stage.Properties.AccessLogSettings.Format as string;
+    expect(format).toContain('$context.routeKey');
+    expect(format).not.toContain('$context.resourcePath');
+    dev.api.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ ExposeHeaders: ['idempotency-key', 'retry-after'] }),
+    });
+    dev.data.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', {
+      Parameters: { 'rds.force_ssl': '1' },
+    });
+    const secrets = Object.values(prod.data.findResources('AWS::SecretsManager::Secret') as Resources);
+    expect(secrets.map((s) => s.DeletionPolicy)).toEqual(['Retain', 'Retain', 'Retain']);
   });
 });

@@ -1,6 +1,7 @@
-import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './environments';
 
@@ -8,6 +9,12 @@ export const DATABASE_NAME = 'ticketing';
 export const APP_DB_USER = 'ticketing_app';
 /** The cluster's generated admin login: migrations run as it. */
 export const ADMIN_DB_USER = 'postgres';
+/**
+ * How long RDS Proxy waits for a free database connection before it fails the request. Part of
+ * the time budget of an API call (lib/timeouts.test.ts): it must fail before Lambda times out, so
+ * the client gets a 503 with Retry-After rather than a 502 from API Gateway.
+ */
+export const PROXY_BORROW_TIMEOUT = Duration.seconds(5);
 
 export interface DataStackProps extends StackProps {
   config: EnvironmentConfig;
@@ -22,6 +29,8 @@ export class DataStack extends Stack {
   readonly cluster: rds.DatabaseCluster;
   readonly proxy: rds.DatabaseProxy;
   readonly appSecret: rds.DatabaseSecret;
+  /** The HMAC secret PG webhooks are signed with: one per environment, set from the PG's console. */
+  readonly webhookSecret: secretsmanager.Secret;
   /** Functions that talk to the database run in this security group. */
   readonly databaseClients: ec2.SecurityGroup;
 
@@ -60,9 +69,18 @@ export class DataStack extends Stack {
     });
     proxySecurityGroup.addIngressRule(this.databaseClients, ec2.Port.tcp(5432), 'functions to the proxy');
 
+    // the same major as the embedded PostgreSQL used locally and in tests
+    const engine = rds.DatabaseClusterEngine.auroraPostgres({
+      version: rds.AuroraPostgresEngineVersion.VER_17_7,
+    });
     this.cluster = new rds.DatabaseCluster(this, 'Database', {
-      // the same major as the embedded PostgreSQL used locally and in tests
-      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_17_7 }),
+      engine,
+      // no connection without TLS, whoever connects (the proxy already requires it of clients)
+      parameterGroup: new rds.ParameterGroup(this, 'DatabaseParameters', {
+        engine,
+        description: 'Aurora PostgreSQL for ticketing: TLS required',
+        parameters: { 'rds.force_ssl': '1' },
+      }),
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       defaultDatabaseName: DATABASE_NAME,
@@ -85,6 +103,8 @@ export class DataStack extends Stack {
       monitoringInterval: Duration.seconds(60),
     });
     this.cluster.connections.allowDefaultPortFrom(proxySecurityGroup, 'proxy to the database');
+    // the admin login outlives the stack exactly as long as the cluster it opens does
+    (this.cluster.node.findChild('Secret') as rds.DatabaseSecret).applyRemovalPolicy(config.removalPolicy);
     Validations.of(this.cluster).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
       reason: 'Enhanced Monitoring accepts only this AWS-managed policy on its role',
@@ -92,7 +112,7 @@ export class DataStack extends Stack {
     Validations.of(this.cluster).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SMG4',
       reason:
-        'The admin password is used only by RDS Proxy and the deploy-time migration through IAM auth; rotate with `aws secretsmanager rotate-secret` (README runbook) rather than on a timer that would race deploys',
+        'Not rotated on a timer: RDS Proxy logs in with this secret, so the database password and the secret must change together. README "Deploying" has the by-hand procedure (modify-db-cluster, then put-secret-value)',
     });
     if (!config.deletionProtection) {
       Validations.of(this.cluster).acknowledge({
@@ -108,7 +128,18 @@ export class DataStack extends Stack {
     Validations.of(this.appSecret).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SMG4',
       reason:
-        'Read only by RDS Proxy and the migration function; the application authenticates with IAM tokens and never sees it',
+        'Read only by RDS Proxy and the migration function, which sets the role password from it on every deploy; the application authenticates with IAM tokens. Rotation by hand: put-secret-value, then invoke the migration function (README "Deploying")',
+    });
+
+    this.webhookSecret = new secretsmanager.Secret(this, 'PgWebhookSecret', {
+      description: `ticketing-${config.name}: HMAC-SHA256 key of PG webhook signatures (set it to the PG's)`,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: config.removalPolicy,
+    });
+    Validations.of(this.webhookSecret).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SMG4',
+      reason:
+        'The PG and this secret must change together, so it is changed by hand with the PG (README "Deploying"); the webhook function re-reads it every 5 minutes',
     });
 
     this.proxy = this.cluster.addProxy('Proxy', {
@@ -116,8 +147,11 @@ export class DataStack extends Stack {
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [proxySecurityGroup],
+      // unique per environment and stack (a fixed name collides with a second environment)
+      dbProxyName: `${Names.uniqueResourceName(this, { maxLength: 50 })}-proxy`,
       iamAuth: true,
       requireTLS: true,
+      borrowTimeout: PROXY_BORROW_TIMEOUT,
       idleClientTimeout: Duration.minutes(5),
       // leave room for the admin's own sessions and fail-over
       maxConnectionsPercent: 90,

@@ -18,8 +18,13 @@ export interface EnvironmentConfig {
   jwtAudience: string[];
   /** Stage-wide API throttling. */
   throttle: { rateLimit: number; burstLimit: number };
-  /** Alarm notifications; unset = alarms without a subscriber. */
+  /** Alarm notifications; unset = alarms without a subscriber (dev only). */
   alarmEmail?: string;
+  /**
+   * Settings that have no safe default here and must be given at deploy time with `-c key=value`:
+   * synth fails without them (a made-up issuer would answer 401 to every secured route).
+   */
+  requiredContext: ('jwtIssuer' | 'jwtAudience' | 'alarmEmail')[];
   /** Same names as the local configuration (API.md). */
   booking: {
     HOLD_TTL_SECONDS: number;
@@ -49,6 +54,7 @@ export const environments: Record<EnvironmentConfig['name'], EnvironmentConfig> 
     jwtIssuer: 'https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_DEVPOOL',
     jwtAudience: ['ticketing-dev'],
     throttle: { rateLimit: 200, burstLimit: 400 },
+    requiredContext: [],
     booking,
   },
   prod: {
@@ -60,23 +66,32 @@ export const environments: Record<EnvironmentConfig['name'], EnvironmentConfig> 
     deletionProtection: true,
     removalPolicy: RemovalPolicy.RETAIN,
     logRetentionDays: 90,
-    jwtIssuer: 'https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_PRODPOOL',
-    jwtAudience: ['ticketing'],
+    // no placeholders: the real values come with the deploy (requiredContext)
+    jwtIssuer: '',
+    jwtAudience: [],
     throttle: { rateLimit: 5000, burstLimit: 10000 },
-    alarmEmail: 'oncall@example.com',
+    requiredContext: ['jwtIssuer', 'jwtAudience', 'alarmEmail'],
     booking,
   },
 };
 
 /**
- * `cdk synth -c env=prod`; issuer, audience and alarm e-mail can be overridden per deploy with
- * `-c jwtIssuer=... -c jwtAudience=a,b -c alarmEmail=...`.
+ * `cdk synth -c env=dev`; issuer, audience and alarm e-mail come per deploy with
+ * `-c jwtIssuer=https://... -c jwtAudience=a,b -c alarmEmail=...` (prod requires all three).
  */
 export function environmentFrom(context: (key: string) => unknown): EnvironmentConfig {
   const name = String(context('env') ?? 'dev');
   if (name !== 'dev' && name !== 'prod')
     throw new Error(`Unknown environment "${name}": use -c env=dev or -c env=prod`);
   const base = environments[name];
+  const missing = base.requiredContext.filter(
+    (key) => typeof context(key) !== 'string' || context(key) === '',
+  );
+  if (missing.length) {
+    throw new Error(
+      `${name} needs ${missing.map((k) => `-c ${k}=...`).join(' ')} (no safe default exists for ${missing.join(', ')})`,
+    );
+  }
   const issuer = context('jwtIssuer');
   const audience = context('jwtAudience');
   const email = context('alarmEmail');

@@ -1,11 +1,12 @@
+import { cpSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
 import type { HandlerRef } from '../functions/handlers';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,11 +30,61 @@ export interface TicketingFunctionProps {
   logRetentionDays: logs.RetentionDays;
   timeout?: Duration;
   memorySize?: number;
+  /** Concurrency set aside for this function (and the most it may use). */
+  reservedConcurrency?: number;
+  /** Asynchronous invocations (schedules): retries and the age after which an event is dropped. */
+  asyncRetries?: { retryAttempts: number; maxEventAge: Duration };
   /** Files copied next to the bundle (the migration function ships the .sql files). */
   copyFiles?: readonly { from: string; to: string }[];
-  vpc?: nodejs.NodejsFunctionProps['vpc'];
-  vpcSubnets?: nodejs.NodejsFunctionProps['vpcSubnets'];
-  securityGroups?: nodejs.NodejsFunctionProps['securityGroups'];
+  vpc?: lambda.FunctionProps['vpc'];
+  vpcSubnets?: lambda.FunctionProps['vpcSubnets'];
+  securityGroups?: lambda.FunctionProps['securityGroups'];
+}
+
+/**
+ * The bundle of one handler module: `index.mjs` (+ source map) and the files it ships. esbuild
+ * runs in this process (no `npx esbuild` per function), and CDK's asset cache makes one asset per
+ * module and files, which every function of that module shares (`index.<export>` picks the handler).
+ */
+export function bundledCode(handler: HandlerRef, copyFiles: readonly { from: string; to: string }[]) {
+  const local = {
+    // data here is part of CDK's cache key: one bundle per module and files, not per function
+    module: handler.file,
+    copyFiles,
+    tryBundle(outputDir: string) {
+      bundleInto(outputDir, handler, copyFiles);
+      return true;
+    },
+  };
+  return lambda.Code.fromAsset(join(PROJECT_ROOT, 'functions'), {
+    assetHashType: AssetHashType.OUTPUT,
+    // never used: the local bundling above always succeeds (esbuild is a dependency of the CDK app)
+    bundling: { image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs24.x'), local },
+  });
+}
+
+/** esbuild with the settings of every function; `npm run bench` measures the same bundles. */
+export function bundleInto(
+  outputDir: string,
+  handler: HandlerRef,
+  copyFiles: readonly { from: string; to: string }[] = [],
+) {
+  buildSync({
+    entryPoints: [entryOf(handler)],
+    outfile: join(outputDir, 'index.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: BUNDLE.target,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    mainFields: BUNDLE.mainFields,
+    external: BUNDLE.external,
+    banner: { js: BUNDLE.banner },
+    logLevel: 'error',
+  });
+  for (const f of copyFiles) cpSync(join(PROJECT_ROOT, f.from), join(outputDir, f.to), { recursive: true });
 }
 
 /**
@@ -45,7 +96,7 @@ export interface TicketingFunctionProps {
  * calls made here (SendMessage, PutEvents) are stable. `@aws-sdk/rds-signer` is not part of the
  * runtime, so it is bundled.
  */
-export class TicketingFunction extends nodejs.NodejsFunction {
+export class TicketingFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props: TicketingFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetentionDays });
     // Its own role, allowed to write to its own log group only (not the managed policy's logs:*)
@@ -55,14 +106,14 @@ export class TicketingFunction extends nodejs.NodejsFunction {
     logGroup.grant(role, 'logs:CreateLogStream', 'logs:PutLogEvents');
     super(scope, id, {
       role,
-      entry: entryOf(props.handler),
-      handler: props.handler.export,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      code: bundledCode(props.handler, props.copyFiles ?? []),
+      handler: `index.${props.handler.export}`,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      ...props.asyncRetries,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
@@ -73,26 +124,12 @@ export class TicketingFunction extends nodejs.NodejsFunction {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: BUNDLE.target,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: BUNDLE.mainFields,
-        externalModules: BUNDLE.external,
-        banner: BUNDLE.banner,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) =>
-            (props.copyFiles ?? []).map(
-              (f) => `cp -r "${join(PROJECT_ROOT, f.from)}" "${join(output, f.to)}"`,
-            ),
-        },
-      },
     });
     if (props.vpc) {
+      // A role made here does not get what Lambda needs to attach the function to the VPC by itself
+      role.addManagedPolicy(
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
+      );
       Validations.of(role).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
         reason:

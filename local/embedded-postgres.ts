@@ -14,6 +14,12 @@ export interface EmbeddedOptions {
   /** Faster, less durable settings for throw-away clusters. */
   ephemeral?: boolean;
   log?: (line: unknown) => void;
+  /** The address to listen on (127.0.0.1 unless set). */
+  host?: string;
+  /** More `-c name=value` settings, after the defaults. */
+  settings?: Record<string, string>;
+  /** Runs after initdb and before the server starts (to place certificates, pg_hba.conf …). */
+  beforeStart?: (dataDir: string) => Promise<void>;
 }
 
 export interface RunningPostgres {
@@ -81,18 +87,20 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
       '-c',
       'shared_buffers=256MB',
       '-c',
-      'listen_addresses=127.0.0.1',
+      `listen_addresses=${options.host ?? '127.0.0.1'}`,
       ...(options.ephemeral
         ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
         : []),
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
     onLog: options.log ?? (() => {}),
     onError: options.log ?? (() => {}),
   });
   if (!existsSync(`${options.dataDir}/PG_VERSION`)) await pg.initialise();
+  await options.beforeStart?.(options.dataDir);
   await pg.start();
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    url: `postgres://${USER}:${PASSWORD}@${options.host ?? '127.0.0.1'}:${port}/postgres`,
     port,
     stop: () => pg.stop(),
   };

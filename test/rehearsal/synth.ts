@@ -1,0 +1,48 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../lib/app';
+
+/** The deploy-time settings prod requires (lib/environments.ts), as an operator would pass them. */
+export const PROD_CONTEXT = {
+  jwtIssuer: 'https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_Rehearsal',
+  jwtAudience: 'ticketing',
+  alarmEmail: 'oncall@ticketing.example',
+};
+
+export type EnvName = 'dev' | 'prod';
+
+export interface Synthesized {
+  env: EnvName;
+  api: Template;
+  data: Template;
+  built: ReturnType<typeof buildApp>;
+  /** The cloud assembly directory: templates and bundled assets (`asset.<hash>/`). */
+  outdir: string;
+}
+
+/**
+ * Synthesises every environment once, with esbuild bundling, as `cdk synth` would. Both apps
+ * share one output directory, so CDK bundles each function once and both environments point at
+ * the same asset (its cache is keyed by output directory and bundling options).
+ */
+export function synthesizeAll(envs: EnvName[] = ['dev', 'prod']): Record<EnvName, Synthesized> {
+  const outdir = mkdtempSync(join(tmpdir(), 'ticketing-synth-'));
+  const result = {} as Record<EnvName, Synthesized>;
+  for (const env of envs) {
+    const app = new App({ outdir, context: { env, ...(env === 'prod' ? PROD_CONTEXT : {}) } });
+    const built = buildApp(app);
+    // cdk-nag runs as a validation plugin: any unacknowledged finding makes synth throw
+    app.synth();
+    result[env] = {
+      env,
+      api: Template.fromStack(built.api),
+      data: Template.fromStack(built.data),
+      built,
+      outdir,
+    };
+  }
+  return result;
+}
