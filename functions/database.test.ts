@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setSql } from '../db/client';
 import { resetConfig } from '../domain/config';
-import { sign } from '../domain/pg-providers';
 import type { QueuedPaymentEvent } from '../domain/ports';
+import { sign } from './adapters/pg-webhooks';
 import { usePaymentQueue } from './adapters/ports';
 import { databaseFor } from './database';
 import { openapi } from './http/system';

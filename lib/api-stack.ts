@@ -27,7 +27,7 @@ import { TicketingFunction, type TicketingFunctionProps } from './ticketing-func
 
 /**
  * Below API Gateway's 30 s integration timeout, and above the worst case of a database call
- * (connect + proxy borrow + statement timeout, lib/timeouts.test.ts): a saturated database ends a
+ * (connect + proxy borrow + statement timeout, lib/app.test.ts): a saturated database ends a
  * request as the service's 503 with Retry-After, not as a Lambda timeout (a 502).
  */
 export const API_FUNCTION_TIMEOUT = Duration.seconds(28);

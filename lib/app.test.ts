@@ -2,11 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CONNECT_TIMEOUT_SECONDS } from '../db/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONNECT_TIMEOUT_SECONDS, createSql } from '../db/client';
 import { backgroundEntries } from '../functions/background';
 import type { Need } from '../functions/needs';
 import { deployedRoutes } from '../functions/routes';
+import { LocalAws } from '../test/rehearsal/local-aws';
+import { type ProxyStandIn, startProxyStandIn } from '../test/rehearsal/postgres';
+import { rehearse } from '../test/rehearsal/rehearse';
 import { type Synthesized, synthesizeAll } from '../test/rehearsal/synth';
 import { buildApp } from './app';
 
@@ -334,5 +337,40 @@ describe('deploy-ready (issue 15)', () => {
     });
     const secrets = Object.values(prod.data.findResources('AWS::SecretsManager::Secret') as Resources);
     expect(secrets.map((s) => s.DeletionPolicy)).toEqual(['Retain', 'Retain', 'Retain']);
+  });
+});
+
+describe('deployment rehearsal: every function runs with exactly what its stack gives it', () => {
+  let pg: ProxyStandIn;
+  const aws = new LocalAws();
+  beforeAll(async () => {
+    pg = await startProxyStandIn();
+    await aws.start();
+  }, 120_000);
+  afterAll(async () => {
+    await aws.stop();
+    await pg?.stop();
+  });
+
+  for (const env of ['dev', 'prod'] as const) {
+    it(`${env}: no function crashes, answers 5xx or misses a setting, and every AWS call is granted`, async () => {
+      const outcomes = await rehearse(env === 'dev' ? dev : prod, pg, aws);
+
+      expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+      expect(aws.calls.filter((c) => !c.allowed)).toEqual([]);
+      // the webhook → queue → processor path really ran, through the granted calls
+      expect(outcomes.map((o) => o.trigger)).toEqual(expect.arrayContaining(['deploy trigger', 'SQS (1)']));
+      expect(outcomes).toHaveLength(ourFunctions(env === 'dev' ? dev.api : prod.api).length);
+    }, 600_000);
+  }
+
+  it('refuses a proxy whose certificate does not chain to the trusted CAs', async () => {
+    const connect = (ca?: string) => {
+      const sql = createSql({ proxyHost: pg.host, database: 'postgres', user: 'postgres', ca });
+      return sql`select 1 as one`.finally(() => sql.end());
+    };
+
+    await expect(connect()).rejects.toThrow(/certificate/i);
+    await expect(connect(readFileSync(pg.caFile, 'utf8'))).resolves.toEqual([{ one: 1 }]);
   });
 });

@@ -11,7 +11,7 @@ export const APP_DB_USER = 'ticketing_app';
 export const ADMIN_DB_USER = 'postgres';
 /**
  * How long RDS Proxy waits for a free database connection before it fails the request. Part of
- * the time budget of an API call (lib/timeouts.test.ts): it must fail before Lambda times out, so
+ * the time budget of an API call (lib/app.test.ts): it must fail before Lambda times out, so
  * the client gets a 503 with Retry-After rather than a 502 from API Gateway.
  */
 export const PROXY_BORROW_TIMEOUT = Duration.seconds(5);

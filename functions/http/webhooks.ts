@@ -9,10 +9,7 @@ import { httpHandler } from './middleware';
  * answer in milliseconds. A bad signature (401) or a malformed body (400) never reaches the queue.
  */
 export const receive = httpHandler(routes.pgWebhook, async ({ params, event, rawBody }) => {
-  const verified = adapterFor(params.provider, await webhookSecret()).verify(
-    event.headers ?? {},
-    rawBody,
-  );
+  const verified = adapterFor(params.provider, await webhookSecret()).verify(event.headers ?? {}, rawBody);
   await paymentQueue().send({
     provider: params.provider,
     event: verified,
