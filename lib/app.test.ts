@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
@@ -22,6 +22,7 @@ let prod: Synthesized;
 beforeAll(() => {
   ({ dev, prod } = synthesizeAll());
 }, 600_000);
+afterAll(() => rmSync(dev.outdir, { recursive: true, force: true }));
 
 const functionByName = (t: Template, name: string) => {
   const fns = t.findResources('AWS::Lambda::Function') as Resources;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningPostgres, startEmbeddedPostgres } from '../../local/embedded-postgres';
@@ -52,7 +52,15 @@ export async function startProxyStandIn(): Promise<ProxyStandIn> {
         },
         beforeStart: (dir) => placeServerFiles(dir, host, caFile, caKey),
       });
-      return { ...running, host, caFile };
+      return {
+        ...running,
+        host,
+        caFile,
+        stop: async () => {
+          await running.stop();
+          await rm(certs, { recursive: true, force: true });
+        },
+      };
     } catch (error) {
       lastError = error; // most likely the address was taken: try another
     }
