@@ -211,7 +211,7 @@ function operation(name: string, route: RouteDef) {
         : {}),
       ...(throttled(route) ? { 429: shared('TooManyRequests') } : {}),
       500: shared('InternalError'),
-      ...(route.database !== false ? { 503: shared('Unavailable') } : {}),
+      ...(route.needs.includes('database') ? { 503: shared('Unavailable') } : {}),
     },
   };
 }
