@@ -14,7 +14,7 @@ export async function bestAvailableRush(url: string, admin: Sql) {
   const hot = await hotBlockOf(admin, scheduleId, SIZE.hotBlock);
   const [first] = await admin<{ section: string }[]>`select section from seats where id = ${hot[0]!}`;
   const ids = await users(admin, SIZE.clients, 'best');
-  const pool = createSql({ url, max: SIZE.clients });
+  const pool = createSql({ url, max: SIZE.clients, connectTimeoutSeconds: 60 });
   try {
     const result = await rush({
       clients: SIZE.clients,

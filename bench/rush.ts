@@ -84,7 +84,7 @@ export async function rushStrategy(
   const { scheduleId } = await newSchedule(admin, SIZE.rushSeats);
   const hot = await hotBlockOf(admin, scheduleId, SIZE.hotBlock);
   const ids = await users(admin, clients, `rush-${name}`);
-  const pool = createSql({ url, max: clients });
+  const pool = createSql({ url, max: clients, connectTimeoutSeconds: 60 });
   try {
     const result = await rush({
       clients,

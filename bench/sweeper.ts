@@ -38,7 +38,7 @@ export async function sweeperBench(url: string, admin: Sql) {
   // every seat of the schedule, never struck off: the flow only has to keep the database busy
   const flowSeats = new SeatPicker(await hotBlockOf(admin, flowSchedule, SIZE.rushSeats));
   const ids = await users(admin, 16, 'flow');
-  const pool = createSql({ url, max: 16 });
+  const pool = createSql({ url, max: 16, connectTimeoutSeconds: 60 });
   /** Holds keep flowing on another schedule while `during` runs; their latencies are returned. */
   const flowWhile = async (during: Promise<unknown>) => {
     let done = false;

@@ -34,7 +34,7 @@ export function createSql(options: ClientOptions): Sql {
     max: options.max ?? 1,
     prepare: false,
     idle_timeout: 20,
-    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    connect_timeout: options.connectTimeoutSeconds ?? CONNECT_TIMEOUT_SECONDS,
     max_lifetime: 60 * 15,
     types: { bigint: bigintAsNumber },
     onnotice: () => {},

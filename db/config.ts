@@ -42,6 +42,11 @@ export interface ClientOptions {
   max?: number;
   /** PEM certificates the proxy's certificate must chain to; RDS Proxy's CAs when unset. */
   ca?: string;
+  /**
+   * Longer than Lambda's budget allows, for pools that open hundreds of connections at once on a
+   * busy machine (bench/, the race suite): connecting is not what they measure.
+   */
+  connectTimeoutSeconds?: number;
 }
 
 /** The client's options from the environment (Lambda variables set by the stack, or local ones). */

@@ -21,7 +21,7 @@ export async function createTestDatabase(options: { max?: number } = {}): Promis
   await admin`create database ${admin(name)} template ${admin(TEMPLATE_DB)}`;
   await admin.end();
   const url = withDatabase(adminUrl, name);
-  const sql = createSql({ url, max: options.max ?? 10 });
+  const sql = createSql({ url, max: options.max ?? 10, connectTimeoutSeconds: 60 });
   return {
     sql,
     url,
