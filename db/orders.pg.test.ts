@@ -86,3 +86,10 @@ describe('a hold that waited for a seat', () => {
     expect(slowOrder).toEqual({ status: 'cancelled', cancel_reason: 'expired' });
   });
 });
+
+describe('the hold function', () => {
+  it('refuses an empty list of seats instead of failing on an order of nothing', async () => {
+    const result = await hold([]);
+    expect(result.order).toBeNull();
+  });
+});

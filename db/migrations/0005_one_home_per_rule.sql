@@ -148,7 +148,9 @@ begin
   where o.user_id = p_user_id and o.schedule_id = p_schedule_id and oi.status in ('held', 'booked')
     and (o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and not order_hold_lapsed(o)));
 
-  if cardinality(found_seat_ids) = cardinality(p_seat_ids)
+  -- an empty request is refused like any other that cannot be held, never an order of nothing
+  if cardinality(p_seat_ids) > 0
+     and cardinality(found_seat_ids) = cardinality(p_seat_ids)
      and cardinality(taken_seat_ids) = 0
      and owned + cardinality(p_seat_ids) <= p_max_seats_per_user
      and coalesce(on_sale and (p_single_seat_rule_checked or not single_seat_rule), false) then
