@@ -32,6 +32,12 @@ import { TicketingFunction, type TicketingFunctionProps } from './ticketing-func
  */
 export const API_FUNCTION_TIMEOUT = Duration.seconds(28);
 
+/**
+ * What a deploy-time trigger waits beyond its function's timeout (cold start, the response's trip):
+ * a migration that ends at its last second is still reported, not cut off by the waiting socket.
+ */
+const TRIGGER_INVOKE_MARGIN = Duration.seconds(30);
+
 /** HTTP API access logs: the `$context` variables of HTTP APIs (not REST APIs'), one JSON line each. */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   JSON.stringify({
@@ -253,8 +259,8 @@ export class ApiStack extends Stack {
     for (const [id, fn, timeout] of onDeploy) {
       new triggers.Trigger(this, `${id}OnDeploy`, {
         handler: fn,
-        // the deploy waits as long as the function may run
-        timeout,
+        // the deploy waits as long as the function may run, plus its invocation's own overhead
+        timeout: timeout.plus(TRIGGER_INVOKE_MARGIN),
         executeOnHandlerChange: true,
         executeAfter: [fn],
         executeBefore: others,
