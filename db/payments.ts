@@ -23,15 +23,11 @@ export async function openPaymentOf(tx: Tx, orderId: number): Promise<PaymentRow
   return row;
 }
 
-export async function insertPayment(
-  tx: Tx,
-  orderId: number,
-  provider: Provider,
-  expiresAt: Date | null,
-): Promise<PaymentRow> {
+/** A payment for the order's total that expires with the order's hold (set by the caller first). */
+export async function insertPayment(tx: Tx, orderId: number, provider: Provider): Promise<PaymentRow> {
   const [row] = await tx<PaymentRow[]>`
     insert into payments (order_id, provider, amount, expires_at)
-    select id, ${provider}, total_amount, ${expiresAt} from orders where id = ${orderId}
+    select id, ${provider}, total_amount, hold_expires_at from orders where id = ${orderId}
     returning ${columns(tx)}
   `;
   return row!;

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureUser } from '../db/users';
 import { createTestApi, type TestApi } from '../test/api';
 import { createShow, invariantViolations, type Show } from '../test/fixtures';
+import { bookingLimits } from './config';
+import { placeOrder, startPayment } from './orders';
 
 let api: TestApi;
 let show: Show;
@@ -207,6 +210,73 @@ describe('orders belong to their owner', () => {
     expect(page1.body.items.map((o: { id: number }) => o.id)).toEqual([ids[2], ids[1]]);
     expect(page2.body.items.map((o: { id: number }) => o.id)).toEqual([ids[0]]);
     expect(page2.body.nextCursor).toBeNull();
+  });
+});
+
+describe('the payment deadline is counted once', () => {
+  /** Moves an order's deadline (order and seats) to `interval` from now, as if time had passed. */
+  const moveDeadline = (orderId: number, interval: string) => api.sql`
+    with o as (update orders set hold_expires_at = now() + ${interval}::interval where id = ${orderId})
+    update schedule_seats set hold_expires_at = now() + ${interval}::interval where order_id = ${orderId}`;
+  const deadlines = async (orderId: number) => {
+    const [row] = await api.sql<{ order: Date; seats: Date[]; payments: Date[] }[]>`
+      select o.hold_expires_at as order,
+             array(select hold_expires_at from schedule_seats where order_id = o.id) as seats,
+             array(select expires_at from payments where order_id = o.id order by id) as payments
+      from orders o where o.id = ${orderId}`;
+    return row!;
+  };
+
+  it("keeps the first start's deadline when payment starts again with another provider, until it lapses", async () => {
+    const c = await createShow(api.sql, { rows: 1, seatsPerRow: 4 });
+    const caller = { id: await ensureUser(api.sql, { sub: 'provider-hopper' }), isAdmin: false };
+    const limits = bookingLimits();
+    const placed = await placeOrder(
+      api.sql,
+      caller.id,
+      { scheduleId: c.scheduleId, seatIds: c.seatIds.slice(0, 2) },
+      limits,
+    );
+    const orderId = placed.order.id;
+    const card = await startPayment(api.sql, caller, orderId, 'card', limits);
+
+    // nine of the ten minutes pass, then the fan switches provider, and back, and retries
+    await moveDeadline(orderId, '1 minute');
+    const { order: deadline } = await deadlines(orderId);
+    const kakao = await startPayment(api.sql, caller, orderId, 'kakao', limits);
+    const cardAgain = await startPayment(api.sql, caller, orderId, 'card', limits);
+    const sameCard = await startPayment(api.sql, caller, orderId, 'card', limits);
+
+    expect(kakao.id).not.toBe(card.id);
+    expect(sameCard.id).toBe(cardAgain.id);
+    const after = await deadlines(orderId);
+    expect(after.order).toEqual(deadline);
+    expect(after.seats).toEqual([deadline, deadline]);
+    expect(after.payments.slice(1)).toEqual([deadline, deadline]);
+
+    await moveDeadline(orderId, '-1 second');
+    await expect(startPayment(api.sql, caller, orderId, 'kakao', limits)).rejects.toMatchObject({
+      code: 'ORDER_EXPIRED',
+    });
+  });
+
+  it('gives concurrent starts with different providers one deadline', async () => {
+    const c = await createShow(api.sql, { rows: 1, seatsPerRow: 4 });
+    const placed = await order(fan, { scheduleId: c.scheduleId, seatIds: [c.seatIds[0]] });
+    const providers = ['card', 'kakao', 'naver', 'card', 'kakao', 'naver'];
+
+    const starts = await Promise.all(
+      providers.map((provider) =>
+        api.request('POST', `/orders/${placed.body.id}/payments`, { token: fan, body: { provider } }),
+      ),
+    );
+
+    expect(starts.map((s) => s.status)).toEqual(Array(providers.length).fill(201));
+    const { order: deadline, seats, payments } = await deadlines(placed.body.id);
+    expect(seats).toEqual([deadline]);
+    expect(payments).toEqual(Array(payments.length).fill(deadline));
+    const view = await api.request('GET', `/orders/${placed.body.id}`, { token: fan });
+    expect(Date.parse(view.body.holdExpiresAt)).toBe(deadline.getTime());
   });
 });
 

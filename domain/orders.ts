@@ -169,7 +169,7 @@ async function lockOwnOrder(tx: Tx, caller: Caller, orderId: number): Promise<or
 
 /**
  * Starts a payment: one open attempt per order (asking again with the same provider returns it),
- * amount = the order's total, seats reserved until the payment TTL.
+ * amount = the order's total, seats reserved until the payment TTL after the first start.
  */
 export async function startPayment(
   db: Db,
@@ -193,10 +193,14 @@ export async function startPayment(
     if (order.scheduleStarted || order.scheduleStatus === 'cancelled') {
       throw new AppError('ORDER_NOT_PAYABLE', 'This performance can no longer be paid for');
     }
-    const expiresAt = new Date(Date.now() + limits.paymentTtlSeconds * 1000);
-    await seats.setSeatsOfOrder(tx, orderId, 'pending_payment', expiresAt);
-    await orders.setOrderState(tx, orderId, { status: 'awaiting_payment', holdExpiresAt: expiresAt });
-    return payments.insertPayment(tx, orderId, provider, expiresAt);
+    if (order.status === 'created') {
+      // The deadline is counted once, from the first start: if a later start (another provider, a
+      // retry) moved it, switching providers every few minutes would keep the seats off sale forever.
+      const expiresAt = new Date(Date.now() + limits.paymentTtlSeconds * 1000);
+      await seats.setSeatsOfOrder(tx, orderId, 'pending_payment', expiresAt);
+      await orders.setOrderState(tx, orderId, { status: 'awaiting_payment', holdExpiresAt: expiresAt });
+    }
+    return payments.insertPayment(tx, orderId, provider);
   });
 }
 
