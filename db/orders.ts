@@ -79,6 +79,8 @@ export interface LockedOrder {
   lapsed: boolean;
   scheduleStarted: boolean;
   scheduleStatus: ScheduleStatus;
+  /** Seats of the schedule may be sold now (`schedule_on_sale`: open, not started, concert active). */
+  scheduleOnSale: boolean;
 }
 
 /** Locks the order row. Callers lock the order's seats first (see db/seats.ts). */
@@ -86,8 +88,9 @@ export async function lockOrder(tx: Tx, orderId: number): Promise<LockedOrder | 
   const [row] = await tx<LockedOrder[]>`
     select o.id, o.user_id as "userId", o.schedule_id as "scheduleId", o.status, o.cancel_reason as "cancelReason",
            o.total_amount::text as "totalAmount", order_hold_lapsed(o) as lapsed,
-           s.start_at <= now() as "scheduleStarted", s.status as "scheduleStatus"
-    from orders o join schedules s on s.id = o.schedule_id
+           s.start_at <= now() as "scheduleStarted", s.status as "scheduleStatus",
+           schedule_on_sale(s, c) as "scheduleOnSale"
+    from orders o join schedules s on s.id = o.schedule_id join concerts c on c.id = s.concert_id
     where o.id = ${orderId}
     for update of o
   `;
@@ -120,11 +123,11 @@ export async function lockUserInSchedule(
   tx: Tx,
   userId: number,
   scheduleId: number,
-): Promise<{ status: ScheduleStatus; started: boolean; singleSeatRule: boolean } | undefined> {
-  const [row] = await tx<{ status: ScheduleStatus; started: boolean; singleSeatRule: boolean }[]>`
-    select s.status, s.start_at <= now() as started, s.single_seat_rule as "singleSeatRule",
+): Promise<{ onSale: boolean; singleSeatRule: boolean } | undefined> {
+  const [row] = await tx<{ onSale: boolean; singleSeatRule: boolean }[]>`
+    select schedule_on_sale(s, c) as "onSale", s.single_seat_rule as "singleSeatRule",
            pg_advisory_xact_lock(hold_lock_key(${userId}, s.id)) is null as locked
-    from schedules s where s.id = ${scheduleId}
+    from schedules s join concerts c on c.id = s.concert_id where s.id = ${scheduleId}
   `;
   return row;
 }

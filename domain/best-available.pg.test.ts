@@ -169,6 +169,24 @@ describe('best available (quantity)', () => {
   });
 });
 
+describe('an inactive concert', () => {
+  it('sells no best-available seats of its schedules: 409 SALES_CLOSED, nothing held', async () => {
+    const show = await createShow(api.sql, { rows: 2, seatsPerRow: 10 });
+    const fan = await api.token('ba-inactive');
+    await api.request('PATCH', `/admin/concerts/${show.concertId}`, {
+      token: admin,
+      body: { isActive: false },
+    });
+
+    const res = await pick(fan, { scheduleId: show.scheduleId, quantity: 2 });
+
+    expect([res.status, res.body.code]).toEqual([409, 'SALES_CLOSED']);
+    const [row] = await api.sql`
+      select count(*)::int as n from schedule_seats where schedule_id = ${show.scheduleId} and status <> 'available'`;
+    expect(row!.n).toBe(0);
+  });
+});
+
 describe('explicit picks under the single-seat rule', () => {
   it('refuses a pick that strands one seat when the schedule enables the rule, and allows it otherwise', async () => {
     const strict = await hall(

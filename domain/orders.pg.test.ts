@@ -106,6 +106,39 @@ describe('POST /orders with seatIds', () => {
     expect([res.status, res.body.code]).toEqual([409, 'SALES_CLOSED']);
   });
 
+  it('refuses 409 SALES_CLOSED for a schedule of an inactive concert, reached by a direct link', async () => {
+    const hidden = await createShow(api.sql, { rows: 1, seatsPerRow: 6 });
+    // the single-seat rule sends a pick down the slower path: it must refuse too
+    const ruled = await createShow(api.sql, { rows: 1, seatsPerRow: 6, noSingleSeatGaps: true });
+    const admin = await api.adminToken();
+    for (const { concertId } of [hidden, ruled]) {
+      const patched = await api.request('PATCH', `/admin/concerts/${concertId}`, {
+        token: admin,
+        body: { isActive: false },
+      });
+      expect(patched.status).toBe(200);
+    }
+
+    const res = await order(fan, { scheduleId: hidden.scheduleId, seatIds: [hidden.seatIds[0]] });
+    const ruledRes = await order(fan, { scheduleId: ruled.scheduleId, seatIds: ruled.seatIds.slice(0, 2) });
+
+    expect([res.status, res.body.code]).toEqual([409, 'SALES_CLOSED']);
+    expect([ruledRes.status, ruledRes.body.code]).toEqual([409, 'SALES_CLOSED']);
+    const [row] = await api.sql`
+      select count(*)::int as n from schedule_seats
+      where schedule_id in (${hidden.scheduleId}, ${ruled.scheduleId}) and status <> 'available'`;
+    expect(row!.n).toBe(0);
+
+    // active again: on sale again
+    await api.request('PATCH', `/admin/concerts/${hidden.concertId}`, {
+      token: admin,
+      body: { isActive: true },
+    });
+    expect((await order(fan, { scheduleId: hidden.scheduleId, seatIds: [hidden.seatIds[0]] })).status).toBe(
+      201,
+    );
+  });
+
   it('keeps one user within MAX_SEATS_PER_USER per schedule, even with concurrent requests', async () => {
     const limited = await createShow(api.sql, { rows: 4, seatsPerRow: 10 });
     const greedy = await api.token('greedy');

@@ -79,9 +79,7 @@ export async function placeOrder(
 export async function lockUserInSchedule(tx: Tx, userId: number, scheduleId: number) {
   const schedule = await orders.lockUserInSchedule(tx, userId, scheduleId);
   if (!schedule) throw notFound('Schedule', scheduleId);
-  if (schedule.status !== 'sales_open' || schedule.started) {
-    throw new AppError('SALES_CLOSED', 'This schedule is not on sale');
-  }
+  if (!schedule.onSale) throw new AppError('SALES_CLOSED', 'This schedule is not on sale');
   return schedule;
 }
 

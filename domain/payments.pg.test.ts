@@ -120,6 +120,69 @@ describe('POST /orders/{id}/payments', () => {
   });
 });
 
+describe('a concert deactivated while a fan holds seats', () => {
+  // Deactivating stops new sales (holds answer SALES_CLOSED); a hold granted while it was on sale
+  // is honoured until it lapses, like any hold: cancelling the show is the schedule's `cancelled`.
+  it('still lets the holder pay for the seats already held', async () => {
+    const hidden = await createShow(api.sql, { rows: 1, seatsPerRow: 4, price: 50000 });
+    const held = await api.request('POST', '/orders', {
+      token: fan,
+      body: { scheduleId: hidden.scheduleId, seatIds: [hidden.seatIds[0]] },
+    });
+    const admin = await api.adminToken();
+    await api.request('PATCH', `/admin/concerts/${hidden.concertId}`, {
+      token: admin,
+      body: { isActive: false },
+    });
+
+    const payment = await api.request('POST', `/orders/${held.body.id}/payments`, {
+      token: fan,
+      body: { provider: 'card' },
+    });
+    expect([payment.status, payment.body.status]).toEqual([201, 'initiated']);
+    await deliver(event(payment.body.id, '50000.00'));
+
+    expect((await getOrder(held.body.id)).status).toBe('paid');
+  });
+
+  it('refunds a success that arrives after the hold lapsed: rebooking the seats would be a new sale (before and after the sweeper)', async () => {
+    const { sweep } = await import('./sweeper');
+    const hidden = await createShow(api.sql, { rows: 1, seatsPerRow: 4, price: 50000 });
+    const started = [];
+    for (const seatId of hidden.seatIds.slice(0, 2)) {
+      const held = await api.request('POST', '/orders', {
+        token: fan,
+        body: { scheduleId: hidden.scheduleId, seatIds: [seatId] },
+      });
+      const payment = await api.request('POST', `/orders/${held.body.id}/payments`, {
+        token: fan,
+        body: { provider: 'card' },
+      });
+      started.push({ orderId: held.body.id as number, paymentId: payment.body.id as number });
+    }
+    const admin = await api.adminToken();
+    await api.request('PATCH', `/admin/concerts/${hidden.concertId}`, {
+      token: admin,
+      body: { isActive: false },
+    });
+    const [unswept, swept] = started as [(typeof started)[0], (typeof started)[0]];
+    for (const { orderId } of started) {
+      await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;
+      await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${orderId}`;
+    }
+    await deliver(event(unswept.paymentId, '50000.00'));
+    await sweep(api.sql);
+    await deliver(event(swept.paymentId, '50000.00'));
+
+    for (const { orderId } of started) {
+      const order = await getOrder(orderId);
+      expect(order.status).toBe('cancelled');
+      expect(order.payments.map((p: { status: string }) => p.status)).toEqual(['success', 'refund']);
+    }
+    expect(await seatStatuses(unswept.orderId)).toEqual(['available']);
+  });
+});
+
 describe('payment webhooks', () => {
   it('books the seats on a success with the right amount', async () => {
     const { orderId, payment } = await payableOrder(2);

@@ -108,7 +108,9 @@ async function applySuccess(
       live.length > 0 &&
       live.every((i) => ours.has(i.scheduleSeatId)) &&
       !order.scheduleStarted &&
-      order.scheduleStatus !== 'cancelled'
+      order.scheduleStatus !== 'cancelled' &&
+      // a lapsed hold is a late success whether or not the sweeper has run: the rule below applies
+      (!order.lapsed || order.scheduleOnSale)
     ) {
       return book(
         tx,
@@ -127,9 +129,9 @@ async function applySuccess(
     // A late success: the seats it paid for are booked if nobody else has them now.
     const paidFor = await orders.itemsCancelledSince(tx, order.id, payment.createdAt);
     const free = new Set(lockedSeats.filter((s) => s.free || s.orderId === order.id).map((s) => s.id));
-    const stillSellable = !order.scheduleStarted && order.scheduleStatus === 'sales_open';
+    // booking seats whose hold has lapsed is a new sale: only while the schedule sells
     if (
-      stillSellable &&
+      order.scheduleOnSale &&
       paidFor.length > 0 &&
       paidFor.every((i) => free.has(i.scheduleSeatId)) &&
       sameAmount(sumMoney(paidFor.map((i) => i.price)), payment.amount)

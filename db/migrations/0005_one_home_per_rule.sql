@@ -22,6 +22,13 @@ create function order_hold_lapsed(o orders) returns boolean
 language sql stable parallel safe
 return o.status in ('created', 'awaiting_payment') and o.hold_expires_at <= now();
 
+-- A schedule anyone may buy seats of now: open for sales, not started, and its concert active. An
+-- inactive concert is hidden from the catalogue, and its schedules stop selling too, even to someone
+-- who kept a direct link. `c` is the schedule's concert.
+create function schedule_on_sale(s schedules, c concerts) returns boolean
+language sql stable parallel safe
+return s.status = 'sales_open' and s.start_at > now() and c.is_active;
+
 -- Advisory-lock keys. The strings are those the code used before this migration, so a server
 -- still running the old code takes the same locks during a deploy.
 -- Serialises one user's orders in one schedule (the per-user seat limit).
@@ -118,9 +125,9 @@ declare
 begin
   perform pg_advisory_xact_lock(hold_lock_key(p_user_id, p_schedule_id));
 
-  select s.status = 'sales_open' and s.start_at > now(), s.single_seat_rule
+  select schedule_on_sale(s, c), s.single_seat_rule
   into on_sale, single_seat_rule
-  from schedules s where s.id = p_schedule_id;
+  from schedules s join concerts c on c.id = s.concert_id where s.id = p_schedule_id;
   if found then
     schedule := json_build_object('onSale', on_sale, 'singleSeatRule', single_seat_rule);
   end if;
