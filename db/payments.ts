@@ -73,12 +73,17 @@ export async function addPaymentFlag(tx: Tx, paymentId: number, note: string): P
   await tx`update payments set flag = concat_ws('; ', flag, ${note}::text), updated_at = now() where id = ${paymentId}`;
 }
 
-/** Fails every open attempt of the order except `keep` (a superseded or unneeded attempt). */
-export async function failOpenPayments(tx: Tx, orderId: number, flag: string, keep?: number): Promise<void> {
-  await tx`
-    update payments set status = 'fail', flag = ${flag}, updated_at = now()
-    where order_id = ${orderId} and status = 'initiated' ${keep ? tx`and id <> ${keep}` : tx``}
-  `;
+/**
+ * Fails every open attempt of the order except `keep` (a superseded or unneeded attempt), noting
+ * why: `fail_open_payments`, which expiring an order applies too.
+ */
+export async function failOpenPayments(
+  tx: Tx,
+  orderId: number,
+  reason: string,
+  keep?: number,
+): Promise<void> {
+  await tx`select fail_open_payments(array[${orderId}]::bigint[], ${reason}, ${keep ?? null}::bigint)`;
 }
 
 /** Records money owed back to the customer; the refund is sent to the PG from this row. */

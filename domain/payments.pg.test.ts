@@ -53,6 +53,11 @@ async function deliver(...events: ReturnType<typeof event>[]) {
 }
 
 const getOrder = async (id: number) => (await api.request('GET', `/orders/${id}`, { token: fan })).body;
+const paymentState = async (id: number) =>
+  (await api.sql`select status, flag from payments where id = ${id}`)[0] as {
+    status: string;
+    flag: string | null;
+  };
 const seatStatuses = async (orderId: number) =>
   (
     await api.sql`select status from schedule_seats where id in (select schedule_seat_id from order_items where order_id = ${orderId}) order by id`
@@ -286,11 +291,13 @@ describe('payment webhooks', () => {
     await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${orderId}`;
     await sweep(api.sql);
     expect((await getOrder(orderId)).status).toBe('cancelled');
+    expect(await paymentState(payment.id)).toEqual({ status: 'fail', flag: 'order expired' });
 
     await deliver(event(payment.id, '50000.00'));
 
     expect((await getOrder(orderId)).status).toBe('paid');
     expect(await seatStatuses(orderId)).toEqual(['booked']);
+    expect((await paymentState(payment.id)).status).toBe('success');
   });
 
   it('announces the expiry of a lapsed holder whose seats a late success takes back', async () => {
@@ -323,6 +330,8 @@ describe('payment webhooks', () => {
       body: { scheduleId: show.scheduleId, seatIds },
     });
     expect(taker.status).toBe(201);
+    // the hold that took the lapsed seats expired the order, and with it the open payment
+    expect(await paymentState(payment.id)).toEqual({ status: 'fail', flag: 'order expired' });
 
     await deliver(event(payment.id, '50000.00'));
 
@@ -337,6 +346,42 @@ describe('payment webhooks', () => {
     });
     expect(recon.body.refundsToSend.some((r: { orderId: number }) => r.orderId === orderId)).toBe(true);
     expect(recon.body.paidWithoutTicket.some((r: { orderId: number }) => r.orderId === orderId)).toBe(false);
+  });
+
+  it('closes the open payment of an order the customer cancels, and refunds a success that arrives after', async () => {
+    const { orderId, payment } = await payableOrder(1);
+    expect((await api.request('POST', `/orders/${orderId}/cancel`, { token: fan })).status).toBe(200);
+    expect(await paymentState(payment.id)).toEqual({ status: 'fail', flag: 'order cancelled: customer' });
+
+    await deliver(event(payment.id, '50000.00'));
+
+    const order = await getOrder(orderId);
+    expect(order.status).toBe('cancelled');
+    expect(order.payments.map((p: { status: string; amount: string }) => [p.status, p.amount])).toEqual([
+      ['success', '50000.00'],
+      ['refund', '50000.00'],
+    ]);
+  });
+
+  it('closing an expired payment keeps its reconciliation flag', async () => {
+    const { sweep } = await import('./sweeper');
+    const { orderId, payment } = await payableOrder(1);
+    await deliver(event(payment.id, '1.00'));
+    await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;
+    await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${orderId}`;
+
+    await sweep(api.sql);
+
+    expect(await paymentState(payment.id)).toEqual({
+      status: 'fail',
+      flag: 'amount_mismatch: expected 50000.00, received 1.00; order expired',
+    });
+    const recon = await api.request('GET', '/admin/reports/reconciliation', {
+      token: await api.adminToken(),
+    });
+    expect(recon.body.flaggedPayments.some((p: { paymentId: number }) => p.paymentId === payment.id)).toBe(
+      true,
+    );
   });
 
   it('refunds a second successful payment of an already paid order', async () => {
@@ -495,6 +540,30 @@ describe('cancelling paid orders', () => {
       body: { itemIds: [order.items[0].id] },
     });
     expect([res.status, res.body.code]).toEqual([409, 'CONFLICT']);
+  });
+
+  it('cancelling a schedule closes the open payments of the orders it cancels', async () => {
+    const other = await createShow(api.sql, { rows: 1, seatsPerRow: 2, price: 1000 });
+    const buyer = await api.token('schedule-payer');
+    const order = await api.request('POST', '/orders', {
+      token: buyer,
+      body: { scheduleId: other.scheduleId, seatIds: [other.seatIds[0]] },
+    });
+    const payment = await api.request('POST', `/orders/${order.body.id}/payments`, {
+      token: buyer,
+      body: { provider: 'kakao' },
+    });
+
+    const res = await api.request('PATCH', `/admin/schedules/${other.scheduleId}`, {
+      token: await api.adminToken(),
+      body: { status: 'cancelled' },
+    });
+
+    expect(res.status).toBe(200);
+    expect(await paymentState(payment.body.id)).toEqual({
+      status: 'fail',
+      flag: 'order cancelled: schedule_cancelled',
+    });
   });
 
   it('cancelling a schedule cancels unpaid orders and refunds paid ones', async () => {

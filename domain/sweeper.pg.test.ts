@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureUser } from '../db/users';
 import { createTestDatabase, type TestDatabase } from '../test/db';
 import { createShow, invariantViolations, type Show } from '../test/fixtures';
-import { placeOrder } from './orders';
+import { placeOrder, startPayment } from './orders';
 import { sweep } from './sweeper';
 
 let db: TestDatabase;
@@ -51,6 +51,24 @@ describe('sweep', () => {
     const [events] = await db.sql`select count(*)::int as n from outbox where detail_type = 'order.expired'`;
     expect(events!.n).toBe(7);
     expect(await sweep(db.sql)).toMatchObject({ seatsReleased: 0, ordersExpired: 0 });
+  });
+
+  it('closes the open payment of an awaiting_payment order it expires, and leaves live ones open', async () => {
+    const show = await createShow(db.sql, { rows: 1, seatsPerRow: 10 });
+    const caller = { id: await ensureUser(db.sql, { sub: 'sweep-payer' }), isAdmin: false };
+    const [lapsing, live] = await ordersOfFive(show, caller.id, 2);
+    const closing = await startPayment(db.sql, caller, lapsing!, 'card', limits);
+    const open = await startPayment(db.sql, caller, live!, 'kakao', limits);
+    await lapse([lapsing!]);
+
+    expect(await sweep(db.sql)).toMatchObject({ ordersExpired: 1 });
+
+    const rows = await db.sql`
+      select id, status, flag from payments where id in (${closing.id}, ${open.id}) order by id`;
+    expect(rows).toEqual([
+      { id: closing.id, status: 'fail', flag: 'order expired' },
+      { id: open.id, status: 'initiated', flag: null },
+    ]);
   });
 
   it('two sweepers at once expire each order once', async () => {

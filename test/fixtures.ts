@@ -82,6 +82,7 @@ export async function invariantViolations(db: Db): Promise<Record<string, unknow
     totalMismatch,
     cancelledHoldingSeat,
     seatStateMismatch,
+    openPaymentOfEndedOrder,
   ] = await Promise.all([
     db`
       select oi.schedule_seat_id, count(*) from order_items oi
@@ -108,6 +109,10 @@ export async function invariantViolations(db: Db): Promise<Record<string, unknow
       join schedule_seats ss on ss.id = oi.schedule_seat_id
       where oi.status = 'held' and o.status in ('created', 'awaiting_payment')
         and (ss.order_id is distinct from o.id or ss.status not in ('held', 'pending_payment'))`,
+    // an order that expired, was cancelled or was paid can no longer be paid by this attempt
+    db`
+      select p.id from payments p join orders o on o.id = p.order_id
+      where p.status = 'initiated' and o.status not in ('created', 'awaiting_payment')`,
   ]);
   const all = {
     seatInTwoOrders,
@@ -116,6 +121,7 @@ export async function invariantViolations(db: Db): Promise<Record<string, unknow
     totalMismatch,
     cancelledHoldingSeat,
     seatStateMismatch,
+    openPaymentOfEndedOrder,
   };
   return Object.fromEntries(Object.entries(all).filter(([, rows]) => rows.length > 0));
 }

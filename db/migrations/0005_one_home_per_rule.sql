@@ -41,17 +41,32 @@ create function row_lock_key(p_schedule_id bigint, p_section text, p_row_label t
 language sql immutable parallel safe
 return hashtextextended('row:' || p_schedule_id::text || ':' || p_section || ':' || p_row_label, 0);
 
+-- Closes the open payment attempts of `p_order_ids` except `p_keep`: an order that expired, was
+-- cancelled or was paid by another attempt can no longer be paid by them, and an attempt left
+-- `initiated` would look in flight forever. `p_reason` is added after any note the payment already
+-- carries, so a reconciliation flag (a wrong amount) survives. A success the PG reports later for
+-- a closed attempt is still applied as a late success (domain/payments.ts).
+create function fail_open_payments(p_order_ids bigint[], p_reason text, p_keep bigint default null) returns void
+language plpgsql volatile
+as $$
+begin
+  update payments p set status = 'fail', flag = concat_ws('; ', p.flag, p_reason), updated_at = now()
+  where p.order_id = any(p_order_ids) and p.status = 'initiated' and p.id is distinct from p_keep;
+end
+$$;
+
 -- Expires those of `p_order_ids` whose hold has lapsed: the order is cancelled with reason
--- `expired`, its held items are cancelled and `order.expired` goes to the outbox, in one statement.
--- The seats are the caller's: it has them locked and gives them to someone or puts them back on
--- sale. Returns the ids it expired (an order already expired, or paid, is left alone).
+-- `expired`, its held items are cancelled, `order.expired` goes to the outbox and its open payment
+-- is closed. The seats are the caller's: it has them locked and gives them to someone or puts them
+-- back on sale. Returns the ids it expired (an order already expired, or paid, is left alone).
 -- PL/pgSQL, not SQL: a data-modifying body cannot be inlined, and PL/pgSQL keeps its plan for the
 -- connection where a SQL function would be planned again in every statement that calls it.
 create function expire_orders(p_order_ids bigint[]) returns setof bigint
 language plpgsql volatile
 as $$
+declare
+  expired_ids bigint[];
 begin
-  return query
   with expired as (
     update orders o
     set status = 'cancelled', cancel_reason = 'expired', hold_expires_at = null, total_amount = 0, updated_at = now()
@@ -65,7 +80,9 @@ begin
     insert into outbox (detail_type, detail)
     select 'order.expired', jsonb_build_object('orderId', e.id, 'reason', 'expired') from expired e
   )
-  select e.id from expired e;
+  select coalesce(array_agg(e.id), '{}') into expired_ids from expired e;
+  perform fail_open_payments(expired_ids, 'order expired');
+  return query select unnest(expired_ids);
 end
 $$;
 
