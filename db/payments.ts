@@ -96,6 +96,14 @@ export async function insertRefund(tx: Tx, of: PaymentRow, amount: string): Prom
   return row!.id;
 }
 
+/** Whether any money of this payment has been recorded as owed back. */
+export async function hasRefunds(tx: Tx, paymentId: number): Promise<boolean> {
+  const [row] = await tx<{ refunded: boolean }[]>`
+    select exists (select 1 from payments where refund_of = ${paymentId}) as refunded
+  `;
+  return row!.refunded;
+}
+
 /** Successful payments of an order that have not been fully refunded yet, oldest first. */
 export async function refundablePayments(
   tx: Tx,

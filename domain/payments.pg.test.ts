@@ -218,14 +218,100 @@ describe('payment webhooks', () => {
     expect(other.status).toBe(201);
   });
 
-  it('never accepts a wrong amount, and flags it', async () => {
+  it('refunds the amount a wrong-amount success charged, closes that payment and leaves the hold running', async () => {
     const { orderId, payment } = await payableOrder(1);
+    const holdBefore = (await getOrder(orderId)).holdExpiresAt;
 
     await deliver(event(payment.id, '1.00'));
 
+    const order = await getOrder(orderId);
+    expect(order.status).toBe('awaiting_payment');
+    expect(order.holdExpiresAt).toBe(holdBefore);
+    expect(await seatStatuses(orderId)).toEqual(['pending_payment']);
+    const rows =
+      await api.sql`select status, amount::text, flag, refund_of as "refundOf", pg_tid as "pgTid" from payments where order_id = ${orderId} order by id`;
+    expect(rows).toEqual([
+      {
+        status: 'fail',
+        amount: '50000.00',
+        flag: 'amount_mismatch: expected 50000.00, received 1.00',
+        refundOf: null,
+        pgTid: `tid-${payment.id}`,
+      },
+      { status: 'refund', amount: '1.00', flag: null, refundOf: payment.id, pgTid: `tid-${payment.id}` },
+    ]);
+    const refunded =
+      await api.sql`select detail from outbox where detail_type = 'order.refunded' and (detail->>'orderId')::bigint = ${orderId}`;
+    expect(refunded.map((r) => r.detail)).toEqual([
+      expect.objectContaining({ paymentId: payment.id, amount: '1.00', reason: 'amount_mismatch' }),
+    ]);
+    const recon = await api.request('GET', '/admin/reports/reconciliation', {
+      token: await api.adminToken(),
+    });
+    expect(recon.body.refundsToSend).toContainEqual(
+      expect.objectContaining({ orderId, amount: '1.00', refundOf: payment.id }),
+    );
+    expect(recon.body.flaggedPayments).toContainEqual({
+      paymentId: payment.id,
+      orderId,
+      flag: expect.stringMatching(/^amount_mismatch/),
+    });
+
+    // the fan can still pay, correctly, within the same hold
+    const again = await api.request('POST', `/orders/${orderId}/payments`, {
+      token: fan,
+      body: { provider: 'card' },
+    });
+    expect(again.body).toMatchObject({ status: 'initiated', amount: '50000.00' });
+    expect(again.body.id).not.toBe(payment.id);
+    await deliver(event(again.body.id, '50000.00'));
+    expect((await getOrder(orderId)).status).toBe('paid');
+  });
+
+  it('refunds a wrong-amount charge once, however often and under whichever event ids it is reported', async () => {
+    const { orderId, payment } = await payableOrder(1);
+    const wrong = event(payment.id, '70000.00');
+    const { applyPaymentEvent } = await import('./payments');
+
+    const outcomes = await Promise.all([
+      applyPaymentEvent(api.sql, 'card', wrong as never),
+      applyPaymentEvent(api.sql, 'card', wrong as never),
+      applyPaymentEvent(api.sql, 'card', event(payment.id, '70000.00') as never),
+      applyPaymentEvent(api.sql, 'card', event(payment.id, '60000.00') as never),
+    ]);
+    // a right-amount success for the same, already refunded, charge books nothing
+    await deliver(event(payment.id, '50000.00'));
+
+    expect(outcomes.filter((o) => o === 'amount_mismatch')).toHaveLength(1);
+    const refunds =
+      await api.sql`select amount::text from payments where refund_of = ${payment.id} and status = 'refund'`;
+    expect(refunds).toHaveLength(1);
+    const [events] =
+      await api.sql`select count(*)::int as n from outbox where detail_type = 'order.refunded' and (detail->>'orderId')::bigint = ${orderId}`;
+    expect(events!.n).toBe(1);
     expect((await getOrder(orderId)).status).toBe('awaiting_payment');
     const [row] = await api.sql`select status, flag from payments where id = ${payment.id}`;
-    expect(row).toMatchObject({ status: 'initiated', flag: expect.stringMatching(/^amount_mismatch/) });
+    expect(row).toMatchObject({ status: 'fail', flag: expect.stringMatching(/^amount_mismatch/) });
+  });
+
+  it('leaves no wrong-amount payment open when its order expires', async () => {
+    const { sweep } = await import('./sweeper');
+    const { orderId, payment } = await payableOrder(1);
+    await deliver(event(payment.id, '1.00'));
+    await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;
+    await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${orderId}`;
+    await api.sql`update payments set expires_at = now() - interval '1 s' where id = ${payment.id}`;
+    await sweep(api.sql);
+
+    expect((await getOrder(orderId)).status).toBe('cancelled');
+    const recon = await api.request('GET', '/admin/reports/reconciliation', {
+      token: await api.adminToken(),
+    });
+    const stuck = recon.body.stuckPayments.map((p: { paymentId: number }) => p.paymentId);
+    expect(stuck).not.toContain(payment.id);
+    expect(recon.body.refundsToSend).toContainEqual(
+      expect.objectContaining({ orderId, amount: '1.00', refundOf: payment.id }),
+    );
   });
 
   it('applies the same event delivered five times concurrently exactly once', async () => {

@@ -39,6 +39,7 @@ export type Outcome =
   | 'already_succeeded'
   | 'failed'
   | 'already_failed'
+  | 'already_refunded'
   | 'ignored_after_success';
 
 export async function applyPaymentEvent(db: Db, provider: Provider, event: PaymentEvent): Promise<Outcome> {
@@ -85,13 +86,23 @@ async function applySuccess(
   event: PaymentEvent,
   lockedSeats: { id: number; orderId: number | null; free: boolean }[],
 ): Promise<Outcome> {
+  if (payment.status !== 'success' && (await payments.hasRefunds(tx, payment.id))) {
+    // Its charge was already given back (a wrong amount): another success for it, re-sent under a
+    // new event id or contradicting the first, must neither book nor refund a second time.
+    await payments.addPaymentFlag(tx, payment.id, `after refund: ${event.eventId} reported ${event.amount}`);
+    return 'already_refunded';
+  }
+  const mismatch = `amount_mismatch: expected ${payment.amount}, received ${event.amount}`;
   if (!sameAmount(event.amount, payment.amount)) {
-    // never accepted: the PG charged something else than we asked for; an operator must look
-    await payments.flagPayment(
-      tx,
-      payment.id,
-      `amount_mismatch: expected ${payment.amount}, received ${event.amount}`,
-    );
+    if (payment.status === 'success') {
+      // the tickets were paid with the right amount; a contradicting event is for an operator
+      await payments.flagPayment(tx, payment.id, mismatch);
+      return 'amount_mismatch';
+    }
+    // Never accepted, but money moved: the amount actually charged goes back. The payment is closed
+    // so nothing leaves it open; the order keeps its hold, and the fan can start a correct payment.
+    await payments.setPaymentStatus(tx, payment.id, { status: 'fail', pgTid: event.pgTid, flag: mismatch });
+    await refundCharge(tx, order.id, payment, event, event.amount, 'amount_mismatch');
     return 'amount_mismatch';
   }
   if (payment.status === 'success') return 'already_succeeded';
@@ -150,16 +161,28 @@ async function applySuccess(
     }
   }
 
-  // No ticket can be issued for this money: record the refund (sent to the PG from the row).
-  const refundId = await payments.insertRefund(tx, { ...payment, pgTid: event.pgTid }, payment.amount);
+  // No ticket can be issued for this money.
+  await refundCharge(tx, order.id, payment, event, payment.amount, 'payment_without_ticket');
+  return 'refunded';
+}
+
+/** Records the refund of a charge the PG reported (sent to the PG from the row) and announces it. */
+async function refundCharge(
+  tx: Tx,
+  orderId: number,
+  payment: payments.PaymentRow,
+  event: PaymentEvent,
+  amount: string,
+  reason: 'payment_without_ticket' | 'amount_mismatch',
+): Promise<void> {
+  const refundId = await payments.insertRefund(tx, { ...payment, pgTid: event.pgTid }, amount);
   await recordEvent(tx, 'order.refunded', {
-    orderId: order.id,
+    orderId,
     paymentId: payment.id,
     refundPaymentIds: [refundId],
-    amount: payment.amount,
-    reason: 'payment_without_ticket',
+    amount,
+    reason,
   });
-  return 'refunded';
 }
 
 async function book(

@@ -78,7 +78,8 @@ describe('access control', () => {
     await api.queue.drain();
 
     const [payment] = await api.sql`select status, flag from payments where id = ${paymentId}`;
-    expect(payment!.status).toBe('initiated');
+    // never accepted: the charge is refunded and the payment closed, not booked
+    expect(payment!.status).toBe('fail');
     expect(payment!.flag).toMatch(/^amount_mismatch/);
   });
 
