@@ -132,6 +132,26 @@ export async function lockUserInSchedule(
   return row;
 }
 
+/**
+ * The seats a user holds or owns in a schedule, other than those of `exceptOrderId`: what the
+ * per-user limit counts, with the hold's rule of a live order (hold_seats, 0005).
+ */
+export async function liveSeatsOfUser(
+  tx: Tx,
+  userId: number,
+  scheduleId: number,
+  exceptOrderId: number,
+): Promise<number> {
+  const [row] = await tx<{ n: number }[]>`
+    select count(*)::int as n
+    from orders o join order_items oi on oi.order_id = o.id
+    where o.user_id = ${userId} and o.schedule_id = ${scheduleId} and o.id <> ${exceptOrderId}
+      and oi.status in ('held', 'booked')
+      and (o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and not order_hold_lapsed(o)))
+  `;
+  return row!.n;
+}
+
 export async function setItemsStatus(
   tx: Tx,
   itemIds: number[],

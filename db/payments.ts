@@ -34,11 +34,15 @@ export async function insertPayment(tx: Tx, orderId: number, provider: Provider)
 }
 
 /** The order id of a payment, read without a lock: callers lock seats, then the order, then this. */
-export async function orderIdOfPayment(db: Db, paymentId: number): Promise<number | undefined> {
-  const [row] = await db<
-    { orderId: number }[]
-  >`select order_id as "orderId" from payments where id = ${paymentId}`;
-  return row?.orderId;
+/** The order a payment is for, and whose order in which schedule (none of these ever changes). */
+export async function orderOfPayment(
+  db: Db,
+  paymentId: number,
+): Promise<{ orderId: number; userId: number; scheduleId: number } | undefined> {
+  const [row] = await db<{ orderId: number; userId: number; scheduleId: number }[]>`
+    select o.id as "orderId", o.user_id as "userId", o.schedule_id as "scheduleId"
+    from payments p join orders o on o.id = p.order_id where p.id = ${paymentId}`;
+  return row;
 }
 
 export async function lockPayment(tx: Tx, paymentId: number): Promise<PaymentRow | undefined> {

@@ -407,6 +407,53 @@ describe('payment webhooks', () => {
     expect(expired).toHaveLength(1);
   });
 
+  it('refunds a late success that would take its user over the per-user limit (before and after the sweeper)', async () => {
+    const { resetConfig } = await import('./config');
+    const { sweep } = await import('./sweeper');
+    const previous = process.env.MAX_SEATS_PER_USER;
+    Object.assign(process.env, { MAX_SEATS_PER_USER: '8' });
+    resetConfig();
+    try {
+      for (const swept of [false, true]) {
+        const user = await api.token(`limit-${swept}`);
+        const order = async () => {
+          const seatIds = show.seatIds.slice(nextSeat, nextSeat + 8);
+          nextSeat += 8;
+          const placed = await api.request('POST', '/orders', {
+            token: user,
+            body: { scheduleId: show.scheduleId, seatIds },
+          });
+          expect(placed.status).toBe(201);
+          const payment = await api.request('POST', `/orders/${placed.body.id}/payments`, {
+            token: user,
+            body: { provider: 'card' },
+          });
+          return { orderId: placed.body.id as number, payment: payment.body };
+        };
+        const a = await order();
+        await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${a.orderId}`;
+        await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${a.orderId}`;
+        if (swept) await sweep(api.sql);
+        const b = await order();
+        await deliver(event(b.payment.id, '400000.00'));
+        const [paid] = await api.sql`select status from orders where id = ${b.orderId}`;
+        expect(paid!.status).toBe('paid');
+
+        await deliver(event(a.payment.id, '400000.00'));
+
+        const [late] = await api.sql`select status from orders where id = ${a.orderId}`;
+        // not booked; the sweeper expires a lapsed hold it has not reached yet
+        expect(late!.status).toBe(swept ? 'cancelled' : 'awaiting_payment');
+        const refunds =
+          await api.sql`select amount::text from payments where order_id = ${a.orderId} and status = 'refund'`;
+        expect(refunds.map((r) => r.amount)).toEqual(['400000.00']);
+      }
+    } finally {
+      Object.assign(process.env, { MAX_SEATS_PER_USER: previous });
+      resetConfig();
+    }
+  });
+
   it('records a refund for a late success whose seats were sold to someone else', async () => {
     const { orderId, payment, seatIds } = await payableOrder(1);
     await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;

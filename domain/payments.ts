@@ -4,8 +4,9 @@ import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import * as seats from '../db/seats';
 import type { PaymentEventType, Provider } from '../db/vocabulary';
+import { bookingLimits } from './config';
 import { sameAmount, sumMoney } from './money';
-import { cancelItems } from './orders';
+import { type BookingLimits, cancelItems } from './orders';
 
 /**
  * A PG's webhook as the domain sees it: verified and normalised by the PG's adapter
@@ -42,9 +43,14 @@ export type Outcome =
   | 'already_refunded'
   | 'ignored_after_success';
 
-export async function applyPaymentEvent(db: Db, provider: Provider, event: PaymentEvent): Promise<Outcome> {
-  // read outside the lock: the lock order is seats → order → payment, and the seats come first
-  const orderId = await payments.orderIdOfPayment(db, event.paymentId);
+export async function applyPaymentEvent(
+  db: Db,
+  provider: Provider,
+  event: PaymentEvent,
+  limits: Pick<BookingLimits, 'maxSeatsPerUser'> = bookingLimits(),
+): Promise<Outcome> {
+  // read outside the locks: the lock order is user → seats → order → payment, and the seats come first
+  const owner = await payments.orderOfPayment(db, event.paymentId);
   return inTx(db, async (tx) => {
     const fresh = await payments.recordWebhookEvent(tx, {
       provider,
@@ -54,7 +60,7 @@ export async function applyPaymentEvent(db: Db, provider: Provider, event: Payme
       payload: event,
     });
     if (!fresh) return 'duplicate';
-    const outcome = await apply(tx, provider, event, orderId);
+    const outcome = await apply(tx, provider, event, owner, limits.maxSeatsPerUser);
     await payments.setWebhookOutcome(tx, provider, event.eventId, outcome);
     return outcome;
   });
@@ -64,18 +70,29 @@ async function apply(
   tx: Tx,
   provider: Provider,
   event: PaymentEvent,
-  orderId: number | undefined,
+  owner: { orderId: number; userId: number; scheduleId: number } | undefined,
+  maxSeatsPerUser: number,
 ): Promise<Outcome> {
-  if (orderId === undefined) return 'unknown_payment';
-  const lockedSeats = await seats.lockSeatsOfOrder(tx, orderId);
-  const order = (await orders.lockOrder(tx, orderId))!;
+  if (owner === undefined) return 'unknown_payment';
+  // A success may book a lapsed hold, which counts against the per-user limit like a new hold: the
+  // hold's per-user lock serialises the two. Taken first, as the hold takes it before the seats;
+  // taken after the seats it could deadlock with a hold of this user waiting for those seats.
+  if (event.type === 'payment.succeeded') await orders.lockUserInSchedule(tx, owner.userId, owner.scheduleId);
+  const lockedSeats = await seats.lockSeatsOfOrder(tx, owner.orderId);
+  const order = (await orders.lockOrder(tx, owner.orderId))!;
   const payment = (await payments.lockPayment(tx, event.paymentId))!;
   if (payment.status === 'refund') return 'unknown_payment';
   if (payment.provider !== provider) {
     await payments.flagPayment(tx, payment.id, `provider_mismatch: event from ${provider}`);
     return 'provider_mismatch';
   }
-  if (event.type === 'payment.succeeded') return applySuccess(tx, order, payment, event, lockedSeats);
+  if (event.type === 'payment.succeeded') {
+    // booking a lapsed hold is a new sale: it must fit the user's limit as a new hold would
+    const withinLimit = async (seatCount: number) =>
+      (await orders.liveSeatsOfUser(tx, owner.userId, owner.scheduleId, order.id)) + seatCount <=
+      maxSeatsPerUser;
+    return applySuccess(tx, order, payment, event, lockedSeats, withinLimit);
+  }
   return applyFailure(tx, order, payment);
 }
 
@@ -85,6 +102,7 @@ async function applySuccess(
   payment: payments.PaymentRow,
   event: PaymentEvent,
   lockedSeats: { id: number; orderId: number | null; free: boolean }[],
+  withinLimit: (seatCount: number) => Promise<boolean>,
 ): Promise<Outcome> {
   if (payment.status !== 'success' && (await payments.hasRefunds(tx, payment.id))) {
     // Its charge was already given back (a wrong amount): another success for it, re-sent under a
@@ -121,7 +139,7 @@ async function applySuccess(
       !order.scheduleStarted &&
       order.scheduleStatus !== 'cancelled' &&
       // a lapsed hold is a late success whether or not the sweeper has run: the rule below applies
-      (!order.lapsed || order.scheduleOnSale)
+      (!order.lapsed || (order.scheduleOnSale && (await withinLimit(live.length))))
     ) {
       return book(
         tx,
@@ -137,7 +155,8 @@ async function applySuccess(
     order.status === 'cancelled' &&
     (order.cancelReason === 'expired' || order.cancelReason === 'payment_failed')
   ) {
-    // A late success: the seats it paid for are booked if nobody else has them now.
+    // A late success: the seats it paid for are booked if nobody else has them now and the user's
+    // other orders since leave room for them under the per-user limit.
     const paidFor = await orders.itemsCancelledSince(tx, order.id, payment.createdAt);
     const free = new Set(lockedSeats.filter((s) => s.free || s.orderId === order.id).map((s) => s.id));
     // booking seats whose hold has lapsed is a new sale: only while the schedule sells
@@ -145,7 +164,8 @@ async function applySuccess(
       order.scheduleOnSale &&
       paidFor.length > 0 &&
       paidFor.every((i) => free.has(i.scheduleSeatId)) &&
-      sameAmount(sumMoney(paidFor.map((i) => i.price)), payment.amount)
+      sameAmount(sumMoney(paidFor.map((i) => i.price)), payment.amount) &&
+      (await withinLimit(paidFor.length))
     ) {
       const lapsedHolders = lockedSeats
         .filter((s) => s.orderId !== null && s.orderId !== order.id)

@@ -5,6 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getSql } from '../db/client';
+import { bookingLimits } from '../domain/config';
 import { parseJson, parseWith } from '../domain/errors';
 import { applyPaymentEvent } from '../domain/payments';
 import type { QueuedPaymentEvent } from '../domain/ports';
@@ -19,7 +20,7 @@ const processor = new BatchProcessor(EventType.SQS);
  */
 async function recordHandler(record: SQSRecord): Promise<void> {
   const message = parseMessage(record);
-  const outcome = await applyPaymentEvent(getSql(), message.provider, message.event);
+  const outcome = await applyPaymentEvent(getSql(), message.provider, message.event, bookingLimits());
   metrics.addMetric(`PaymentEvent_${outcome}`, MetricUnit.Count, 1);
   logger.info('payment event applied', {
     eventId: message.event.eventId,
