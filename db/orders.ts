@@ -146,8 +146,7 @@ export async function liveSeatsOfUser(
     select count(*)::int as n
     from orders o join order_items oi on oi.order_id = o.id
     where o.user_id = ${userId} and o.schedule_id = ${scheduleId} and o.id <> ${exceptOrderId}
-      and oi.status in ('held', 'booked')
-      and (o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and not order_hold_lapsed(o)))
+      and oi.status in ('held', 'booked') and order_is_live(o)
   `;
   return row!.n;
 }

@@ -29,6 +29,12 @@ create function schedule_on_sale(s schedules, c concerts) returns boolean
 language sql stable parallel safe
 return s.status = 'sales_open' and s.start_at > now() and c.is_active;
 
+-- An order whose seats count as the user's: paid, or unpaid with its hold still running. The
+-- per-user seat limit counts the items of these orders (the hold, and a late payment success).
+create function order_is_live(o orders) returns boolean
+language sql stable parallel safe
+return o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and not order_hold_lapsed(o));
+
 -- Advisory-lock keys. The strings are those the code used before this migration, so a server
 -- still running the old code takes the same locks during a deploy.
 -- Serialises one user's orders in one schedule (the per-user seat limit).
@@ -170,7 +176,7 @@ begin
   select count(*)::int into owned
   from orders o join order_items oi on oi.order_id = o.id
   where o.user_id = p_user_id and o.schedule_id = p_schedule_id and oi.status in ('held', 'booked')
-    and (o.status = 'paid' or (o.status in ('created', 'awaiting_payment') and not order_hold_lapsed(o)));
+    and order_is_live(o);
 
   -- an empty request is refused like any other that cannot be held, never an order of nothing
   if cardinality(p_seat_ids) > 0
