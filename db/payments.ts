@@ -5,6 +5,8 @@ import type { PaymentEventType, PaymentStatus, Provider } from './vocabulary';
 
 export interface PaymentRow {
   id: number;
+  /** The id the gateway knows this attempt by (Toss's orderId, PortOne's paymentId). */
+  publicId: string;
   orderId: number;
   provider: Provider;
   amount: string;
@@ -14,7 +16,7 @@ export interface PaymentRow {
 }
 
 const columns = (db: Db) =>
-  db`id, order_id as "orderId", provider, amount::text as amount, status, pg_tid as "pgTid", created_at as "createdAt"`;
+  db`id, public_id as "publicId", order_id as "orderId", provider, amount::text as amount, status, pg_tid as "pgTid", created_at as "createdAt"`;
 
 export async function openPaymentOf(tx: Tx, orderId: number): Promise<PaymentRow | undefined> {
   const [row] = await tx<PaymentRow[]>`
@@ -42,6 +44,12 @@ export async function orderOfPayment(
   const [row] = await db<{ orderId: number; userId: number; scheduleId: number }[]>`
     select o.id as "orderId", o.user_id as "userId", o.schedule_id as "scheduleId"
     from payments p join orders o on o.id = p.order_id where p.id = ${paymentId}`;
+  return row;
+}
+
+/** A payment attempt by the id the gateway knows it by. */
+export async function findByPublicId(db: Db, publicId: string): Promise<PaymentRow | undefined> {
+  const [row] = await db<PaymentRow[]>`select ${columns(db)} from payments where public_id = ${publicId}`;
   return row;
 }
 
@@ -114,7 +122,7 @@ export async function refundablePayments(
   orderId: number,
 ): Promise<(PaymentRow & { refundable: string })[]> {
   return tx`
-    select p.id, p.order_id as "orderId", p.provider, p.amount::text as amount, p.status, p.pg_tid as "pgTid",
+    select p.id, p.public_id as "publicId", p.order_id as "orderId", p.provider, p.amount::text as amount, p.status, p.pg_tid as "pgTid",
            p.created_at as "createdAt",
            (p.amount - coalesce((select sum(r.amount) from payments r where r.refund_of = p.id), 0))::text as refundable
     from payments p

@@ -7,6 +7,7 @@ import {
   PAYMENT_EVENT_TYPES,
   PAYMENT_STATUSES,
   PROVIDERS,
+  REFUND_STATUSES,
   SCHEDULE_STATUSES,
   SEAT_STATUSES,
 } from './vocabulary';
@@ -26,6 +27,7 @@ const declared: Record<string, readonly string[]> = {
   'order_items.status': ORDER_ITEM_STATUSES,
   'payments.status': PAYMENT_STATUSES,
   'payments.provider': PROVIDERS,
+  'payments.refund_status': REFUND_STATUSES,
   'webhook_events.provider': PROVIDERS,
   'webhook_events.type': PAYMENT_EVENT_TYPES,
 };

@@ -25,8 +25,17 @@ export const PAYMENT_STATUSES = ['initiated', 'success', 'fail', 'refund'] as co
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 /** The PGs (payment gateways) the service takes money from. */
-export const PROVIDERS = ['card', 'kakao', 'naver'] as const;
+export const PROVIDERS = ['card', 'kakao', 'naver', 'toss', 'portone'] as const;
+
+/** The providers that speak the built-in signed webhook format (API.md); the others have their own protocol. */
+export const SIGNED_PROVIDERS = ['card', 'kakao', 'naver'] as const satisfies readonly Provider[];
+
 export type Provider = (typeof PROVIDERS)[number];
+export type SignedProvider = (typeof SIGNED_PROVIDERS)[number];
+
+/** A refund row's journey to the PG: recorded, accepted by the PG's cancel API, or given up on. */
+export const REFUND_STATUSES = ['requested', 'sent', 'failed'] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
 
 /** What a PG's webhook may tell us about a payment. */
 export const PAYMENT_EVENT_TYPES = ['payment.succeeded', 'payment.failed', 'payment.cancelled'] as const;

@@ -24,6 +24,25 @@ export const configSchema = z.object({
   /** AWS: the Secrets Manager secret holding the webhook key (PG_WEBHOOK_SECRET is then unused). */
   PG_WEBHOOK_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
   PAYMENT_QUEUE_URL: z.optional(z.string()),
+  /** Payment gateways (API.md, "Payment gateways"). The defaults are the real APIs' test mode bases. */
+  TOSS_API_BASE: text('https://api.tosspayments.com'),
+  TOSS_CLIENT_KEY: text('test_ck_local_simulator'),
+  TOSS_SECRET_KEY: text('test_sk_local_simulator'),
+  PORTONE_API_BASE: text('https://api.portone.io'),
+  PORTONE_API_SECRET: text('local-portone-api-secret'),
+  /** Standard Webhooks secret, `whsec_` + base64 (PortOne's console shows it in this form). */
+  PORTONE_WEBHOOK_SECRET: text('whsec_bG9jYWwtcG9ydG9uZS13ZWJob29rLXNlY3JldA=='),
+  PORTONE_STORE_ID: text('store-local-simulator'),
+  PORTONE_CHANNEL_KEY: text('channel-key-local-simulator'),
+  /** The built-in gateway's API (refunds of card / kakao / naver); locally the simulator. */
+  BUILTIN_PG_API_BASE: text('http://127.0.0.1:3100/builtin'),
+  /**
+   * AWS: the Secrets Manager secret holding TOSS_SECRET_KEY, PORTONE_API_SECRET and
+   * PORTONE_WEBHOOK_SECRET as JSON (the environment variables of those names are then unused).
+   */
+  GATEWAY_SECRETS_ARN: z.optional(z.string().check(z.minLength(1))),
+  /** How long one call to a gateway may take before it is retried, ms. */
+  GATEWAY_TIMEOUT_MS: count(100, 60_000, 8000),
   EVENT_BUS_NAME: z.optional(z.string()),
 });
 

@@ -5,8 +5,9 @@ import * as payments from '../db/payments';
 import * as seats from '../db/seats';
 import type { PaymentEventType, Provider } from '../db/vocabulary';
 import { bookingLimits } from './config';
-import { sameAmount, sumMoney } from './money';
+import { sameAmount, sumMoney, toCents } from './money';
 import { type BookingLimits, cancelItems } from './orders';
+import type { GatewayPayment } from './ports';
 
 /**
  * A PG's webhook as the domain sees it: verified and normalised by the PG's adapter
@@ -64,6 +65,62 @@ export async function applyPaymentEvent(
     await payments.setWebhookOutcome(tx, provider, event.eventId, outcome);
     return outcome;
   });
+}
+
+/**
+ * Applies what a gateway said about a payment when asked (a fetch after its webhook, or its answer
+ * to our confirm call) — the only way a Toss or PortOne payment changes here. Each state the gateway
+ * reports becomes an event whose id is derived from that state, so the confirm call, the webhook and
+ * every redelivery of either apply it once between them, in whatever order they arrive.
+ */
+export async function applyGatewayPayment(
+  db: Db,
+  provider: Provider,
+  reported: GatewayPayment,
+  limits: Pick<BookingLimits, 'maxSeatsPerUser'> = bookingLimits(),
+): Promise<Outcome | 'pending'> {
+  if (reported.status === 'pending') return 'pending';
+  const payment = await payments.findByPublicId(db, reported.paymentRef);
+  if (!payment) return 'unknown_payment';
+  const base = {
+    paymentId: payment.id,
+    pgTid: reported.pgTid ?? reported.paymentRef,
+    occurredAt: reported.approvedAt ?? new Date().toISOString(),
+  };
+  const ref = reported.paymentRef;
+  if (reported.status === 'failed') {
+    return applyPaymentEvent(
+      db,
+      provider,
+      { ...base, eventId: `${ref}:failed`, type: 'payment.failed', amount: reported.amount },
+      limits,
+    );
+  }
+  let outcome: Outcome | undefined;
+  if (reported.status === 'paid') {
+    outcome = await applyPaymentEvent(
+      db,
+      provider,
+      { ...base, eventId: `${ref}:paid`, type: 'payment.succeeded', amount: reported.amount },
+      limits,
+    );
+  }
+  // Fully or partly cancelled at the gateway: each new cancelled total is one event.
+  if (reported.status === 'cancelled' || toCents(reported.cancelledAmount) > 0) {
+    const cancelled = await applyPaymentEvent(
+      db,
+      provider,
+      {
+        ...base,
+        eventId: `${ref}:cancelled:${reported.cancelledAmount}`,
+        type: 'payment.cancelled',
+        amount: reported.cancelledAmount,
+      },
+      limits,
+    );
+    if (outcome === undefined || cancelled !== 'duplicate') outcome = cancelled;
+  }
+  return outcome!;
 }
 
 async function apply(

@@ -3,10 +3,11 @@ import type { Need } from './needs';
 
 /** What invokes a background function. */
 export type Trigger =
-  /** SQS → Lambda: batches of the payment-event queue, failed records reported one by one. */
+  /** SQS → Lambda: batches of a queue, failed records reported one by one. */
   | {
       kind: 'queue';
-      queue: 'payments';
+      /** payments: PG events from the webhook receiver; refunds: `refund.requested` events from the bus. */
+      queue: 'payments' | 'refunds';
       batchSize: number;
       maxBatchingWindowSeconds: number;
       /** Concurrent batches at most (SQS's scaling stops there instead of being throttled). */
@@ -50,9 +51,23 @@ export const background = {
       maxBatchingWindowSeconds: 1,
       maxConcurrency: 5,
     },
-    needs: ['database'],
+    needs: ['database', 'gatewaySecrets', 'internet'],
     timeoutSeconds: 30,
     reservedConcurrency: 5,
+  },
+  refundWorker: {
+    handler: handlersIn('refund-worker')('handler'),
+    summary: "Sends requested refunds to the gateways' cancel APIs",
+    trigger: {
+      kind: 'queue',
+      queue: 'refunds',
+      batchSize: 5,
+      maxBatchingWindowSeconds: 1,
+      maxConcurrency: 2,
+    },
+    needs: ['database', 'gatewaySecrets', 'internet'],
+    timeoutSeconds: 60,
+    reservedConcurrency: 2,
   },
   sweeper: {
     handler: handlersIn('sweeper')('handler'),

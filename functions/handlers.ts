@@ -18,6 +18,7 @@ export interface RouteModules {
 /** The modules the background table (functions/background.ts) points into. */
 export interface BackgroundModules {
   'payment-processor': typeof import('./payment-processor');
+  'refund-worker': typeof import('./refund-worker');
   sweeper: typeof import('./sweeper');
   'outbox-relay': typeof import('./outbox-relay');
   migrate: typeof import('./migrate');

@@ -17,6 +17,10 @@ export const NEEDS = {
   eventBus: 'put events on the domain event bus',
   /** The PG webhook signing secret. */
   webhookSecret: 'the PG webhook signing secret',
+  /** The gateways' keys (Toss secret key, PortOne API and webhook secrets), one Secrets Manager secret. */
+  gatewaySecrets: 'read the payment gateway secrets',
+  /** HTTPS out of the VPC to the payment gateways' APIs (NAT, port 443 only). */
+  internet: 'HTTPS to the payment gateways',
 } as const;
 
 export type Need = keyof typeof NEEDS;

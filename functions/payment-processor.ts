@@ -7,8 +7,9 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getSql } from '../db/client';
 import { bookingLimits } from '../domain/config';
 import { parseJson, parseWith } from '../domain/errors';
-import { applyPaymentEvent } from '../domain/payments';
+import { applyGatewayPayment, applyPaymentEvent } from '../domain/payments';
 import type { QueuedPaymentEvent } from '../domain/ports';
+import { gatewayFor } from './adapters/gateways';
 import { logger, metrics } from './observability';
 import { QueuedPaymentEventMessage } from './schemas';
 
@@ -20,11 +21,26 @@ const processor = new BatchProcessor(EventType.SQS);
  */
 async function recordHandler(record: SQSRecord): Promise<void> {
   const message = parseMessage(record);
-  const outcome = await applyPaymentEvent(getSql(), message.provider, message.event, bookingLimits());
+  if ('event' in message) {
+    const outcome = await applyPaymentEvent(getSql(), message.provider, message.event, bookingLimits());
+    metrics.addMetric(`PaymentEvent_${outcome}`, MetricUnit.Count, 1);
+    logger.info('payment event applied', {
+      eventId: message.event.eventId,
+      paymentId: message.event.paymentId,
+      outcome,
+    });
+    return;
+  }
+  // The webhook only named the payment: what is applied is what the gateway says when asked. A
+  // gateway that cannot answer now throws, and SQS asks again later.
+  const gateway = await gatewayFor(message.provider);
+  const reported = await gateway.fetch(message.lookup);
+  const outcome = await applyGatewayPayment(getSql(), message.provider, reported, bookingLimits());
   metrics.addMetric(`PaymentEvent_${outcome}`, MetricUnit.Count, 1);
-  logger.info('payment event applied', {
-    eventId: message.event.eventId,
-    paymentId: message.event.paymentId,
+  logger.info('gateway payment applied', {
+    notificationId: message.lookup.notificationId,
+    paymentRef: message.lookup.paymentRef,
+    status: reported.status,
     outcome,
   });
 }

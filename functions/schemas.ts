@@ -8,6 +8,7 @@ import {
   PAYMENT_EVENT_TYPES,
   PAYMENT_STATUSES,
   PROVIDERS,
+  REFUND_STATUSES,
   SCHEDULE_STATUSES,
   SEAT_STATUSES,
 } from '../db/vocabulary';
@@ -227,6 +228,12 @@ export const Payment = z.object({
   status: z.enum(PAYMENT_STATUSES),
   pgTid: z.nullable(z.string()),
   approvedAt: z.nullable(Timestamp),
+  /** For a refund: the payment it gives money back from. */
+  refundOf: z.nullable(Id),
+  /** For a refund: requested → sent (the gateway accepted it), or failed once the retries ran out. */
+  refundStatus: z.nullable(z.enum(REFUND_STATUSES)),
+  /** For a refund: when the gateway accepted it. */
+  refundedAt: z.nullable(Timestamp),
 });
 export const Order = doc(
   z.object({
@@ -261,8 +268,33 @@ export const CancelOrderBody = doc(
 
 export const StartPaymentBody = doc(z.strictObject({ provider: Provider }), { id: 'StartPayment' });
 export const PaymentStarted = doc(
-  z.object({ id: Id, orderId: Id, provider: Provider, amount: Money, status: z.literal('initiated') }),
+  z.object({
+    id: Id,
+    orderId: Id,
+    provider: Provider,
+    amount: Money,
+    status: z.literal('initiated'),
+    checkout: doc(z.record(z.string(), z.unknown()), {
+      description:
+        "What the provider's browser SDK needs. toss: `{ clientKey, orderId, orderName, amount, customerKey }` " +
+        'for `requestPayment`; portone: `{ storeId, channelKey, paymentId, orderName, totalAmount, currency }` for ' +
+        '`PortOne.requestPayment`; card / kakao / naver: `{ paymentId, amount }` (the built-in gateway).',
+    }),
+  }),
   { id: 'PaymentStarted' },
+);
+export const PaymentParams = z.object({ orderId: IdParam, paymentId: IdParam });
+export const ConfirmPaymentBody = doc(
+  z.strictObject({
+    /** Toss: the paymentKey from the success redirect. */
+    paymentKey: z.optional(str(1, 200)),
+    /** Toss: the amount from the success redirect; it must equal the payment's amount. */
+    amount: z.optional(Money),
+  }),
+  {
+    id: 'ConfirmPayment',
+    description: 'toss: `{ paymentKey, amount }` from the success redirect; portone: `{}`',
+  },
 );
 
 // ---- admin -----------------------------------------------------------------------------------
@@ -447,11 +479,18 @@ export const WebhookEvent = doc(
 ) satisfies Parses<PaymentEvent>;
 export const Accepted = z.object({ accepted: z.literal(true), eventId: z.string() });
 /** What the webhook receiver enqueues for the payment processor: checked on arrival, never cast. */
-export const QueuedPaymentEventMessage = z.object({
-  provider: Provider,
-  event: WebhookEvent,
-  receivedAt: Timestamp,
-}) satisfies Parses<QueuedPaymentEvent>;
+export const QueuedPaymentEventMessage = z.union([
+  z.object({ provider: Provider, event: WebhookEvent, receivedAt: Timestamp }),
+  z.object({
+    provider: Provider,
+    lookup: z.object({
+      notificationId: str(1, 200),
+      paymentRef: str(1, 200),
+      pgTid: z.optional(z.nullable(str(1, 200))),
+    }),
+    receivedAt: Timestamp,
+  }),
+]) satisfies Parses<QueuedPaymentEvent>;
 
 export const Health = z.object({ status: z.literal('ok') });
 export const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0') });

@@ -140,6 +140,9 @@ export class ApiStack extends Stack {
         environment: { PG_WEBHOOK_SECRET_ARN: data.webhookSecret.secretArn },
         grant: (fn) => data.webhookSecret.grantRead(fn),
       },
+      // issue 14 (AWS part): the gateway secret in Secrets Manager, and egress through NAT on 443
+      gatewaySecrets: { environment: {} },
+      internet: { environment: {} },
     };
     const makeFunction = (
       name: string,

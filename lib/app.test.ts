@@ -202,6 +202,9 @@ const ACTIONS_OF_NEED: Record<Need, string[]> = {
   paymentQueue: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
   eventBus: ['events:PutEvents'],
   webhookSecret: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+  gatewaySecrets: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+  // egress is network, not IAM
+  internet: [],
 };
 /** What every function has (its own log group) and what a queue trigger adds (Lambda polls for it). */
 const OWN_LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];

@@ -15,7 +15,7 @@ const message = (eventId: string): QueuedPaymentEvent => ({
   },
   receivedAt: new Date().toISOString(),
 });
-const idOf = (body: string) => (JSON.parse(body) as QueuedPaymentEvent).event.eventId;
+const idOf = (body: string) => (JSON.parse(body) as { event: { eventId: string } }).event.eventId;
 
 describe('LocalQueue (SQS semantics)', () => {
   it('delivers in batches and deletes what the handler processed', async () => {

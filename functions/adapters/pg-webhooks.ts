@@ -2,7 +2,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Provider } from '../../db/vocabulary';
 import { AppError, parseJson, parseWith } from '../../domain/errors';
 import type { PaymentEvent } from '../../domain/payments';
+import type { PaymentLookup } from '../../domain/ports';
 import { WebhookEvent } from '../schemas';
+import { gatewaySecrets } from './gateway-secrets';
+import { portoneWebhooks } from './gateways/portone';
+import { tossWebhooks } from './gateways/toss';
+import { webhookSecret } from './webhook-secret';
 
 /**
  * A provider adapter turns a PG's raw webhook (headers and the raw body bytes) into a verified,
@@ -17,8 +22,16 @@ import { WebhookEvent } from '../schemas';
  * the fetched status and amount, not the posted ones, go into the normalised event.
  */
 export interface PgAdapter {
-  verify(headers: Record<string, string | undefined>, rawBody: string, now?: Date): PaymentEvent;
+  verify(headers: Record<string, string | undefined>, rawBody: string, now?: Date): Promise<WebhookNotice>;
 }
+
+/**
+ * What a verified webhook says: a whole event (the built-in signed format, whose signature makes the
+ * body the gateway's word), or only which payment changed (Toss, PortOne: the processor fetches it).
+ */
+export type WebhookNotice =
+  | { kind: 'event'; event: PaymentEvent }
+  | { kind: 'lookup'; lookup: PaymentLookup };
 
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
@@ -30,7 +43,7 @@ export function sign(secret: string, rawBody: string, t = Math.floor(Date.now() 
 
 export function signedAdapter(secret: string): PgAdapter {
   return {
-    verify(headers, rawBody, now = new Date()) {
+    async verify(headers, rawBody, now = new Date()) {
       const header = headers['pg-signature'];
       if (!header) throw new AppError('INVALID_SIGNATURE', 'PG-Signature header is missing');
       const parts = new Map(
@@ -51,17 +64,21 @@ export function signedAdapter(secret: string): PgAdapter {
       if (!timingSafeEqual(expected, Buffer.from(v1, 'hex')))
         throw new AppError('INVALID_SIGNATURE', 'PG-Signature does not match');
 
-      return parseWith(WebhookEvent, parseJson(rawBody), 'body');
+      return { kind: 'event', event: parseWith(WebhookEvent, parseJson(rawBody), 'body') };
     },
   };
 }
 
-/** card, kakao and naver all speak the built-in signed format today. */
-export function adapterFor(provider: Provider, secret: string): PgAdapter {
+/** card, kakao and naver speak the built-in signed format; Toss and PortOne their own. */
+export async function adapterFor(provider: Provider): Promise<PgAdapter> {
   switch (provider) {
     case 'card':
     case 'kakao':
     case 'naver':
-      return signedAdapter(secret);
+      return signedAdapter(await webhookSecret());
+    case 'toss':
+      return tossWebhooks();
+    case 'portone':
+      return portoneWebhooks((await gatewaySecrets()).portoneWebhookSecret);
   }
 }

