@@ -5,7 +5,10 @@ export type DomainEventType =
   | 'order.cancelled'
   | 'order.refunded'
   | 'order.expired'
-  | 'payment.failed';
+  | 'payment.failed'
+  | 'refund.requested'
+  | 'refund.sent'
+  | 'refund.failed';
 
 /** Written in the same transaction as the change it announces; the relay publishes it later. */
 export async function recordEvent(

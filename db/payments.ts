@@ -1,5 +1,5 @@
 import type { Db, Tx } from './client';
-import type { PaymentEventType, PaymentStatus, Provider } from './vocabulary';
+import type { OrderStatus, PaymentEventType, PaymentStatus, Provider } from './vocabulary';
 
 /** The PG transaction log: attempts, successes, failures and refunds. */
 
@@ -45,6 +45,37 @@ export async function orderOfPayment(
     select o.id as "orderId", o.user_id as "userId", o.schedule_id as "scheduleId"
     from payments p join orders o on o.id = p.order_id where p.id = ${paymentId}`;
   return row;
+}
+
+/** A payment of an order with what confirming it needs to know about the order; no locks. */
+export async function paymentOfOrder(
+  db: Db,
+  orderId: number,
+  paymentId: number,
+): Promise<(PaymentRow & { userId: number; orderStatus: OrderStatus; orderLapsed: boolean }) | undefined> {
+  const [row] = await db<(PaymentRow & { userId: number; orderStatus: OrderStatus; orderLapsed: boolean })[]>`
+    select p.id, p.public_id as "publicId", p.order_id as "orderId", p.provider, p.amount::text as amount, p.status,
+           p.pg_tid as "pgTid", p.created_at as "createdAt",
+           o.user_id as "userId", o.status as "orderStatus", order_hold_lapsed(o) as "orderLapsed"
+    from payments p join orders o on o.id = p.order_id
+    where p.id = ${paymentId} and p.order_id = ${orderId} and p.status <> 'refund'
+  `;
+  return row;
+}
+
+/** What a payment window shows: the concert and how many seats, and whose payment it is. */
+export async function checkoutDetails(
+  db: Db,
+  orderId: number,
+): Promise<{ title: string; seats: number; userSub: string }> {
+  const [row] = await db<{ title: string; seats: number; userSub: string }[]>`
+    select c.title, (select count(*)::int from order_items oi where oi.order_id = o.id and oi.status <> 'cancelled') as seats,
+           u.sub as "userSub"
+    from orders o join schedules s on s.id = o.schedule_id join concerts c on c.id = s.concert_id
+    join users u on u.id = o.user_id
+    where o.id = ${orderId}
+  `;
+  return row!;
 }
 
 /** A payment attempt by the id the gateway knows it by. */
@@ -98,14 +129,89 @@ export async function failOpenPayments(
   await tx`select fail_open_payments(array[${orderId}]::bigint[], ${reason}, ${keep ?? null}::bigint)`;
 }
 
-/** Records money owed back to the customer; the refund is sent to the PG from this row. */
-export async function insertRefund(tx: Tx, of: PaymentRow, amount: string): Promise<number> {
+/**
+ * Records money owed back to the customer from `of`. `requested`: the refund worker sends it to the
+ * gateway; `sent`: the gateway already gave it back (a cancellation made on its side).
+ */
+export async function insertRefund(
+  tx: Tx,
+  of: PaymentRow,
+  amount: string,
+  refundStatus: 'requested' | 'sent' = 'requested',
+): Promise<number> {
   const [row] = await tx<{ id: number }[]>`
-    insert into payments (order_id, provider, amount, status, refund_of, pg_tid)
-    values (${of.orderId}, ${of.provider}, ${amount}, 'refund', ${of.id}, ${of.pgTid})
+    insert into payments (order_id, provider, amount, status, refund_of, pg_tid, refund_status, refund_sent_at)
+    values (${of.orderId}, ${of.provider}, ${amount}, 'refund', ${of.id}, ${of.pgTid}, ${refundStatus},
+            ${refundStatus === 'sent' ? tx`now()` : null})
     returning id
   `;
   return row!.id;
+}
+
+/** A refund to send, with the payment it gives back from, locked and counted as one more attempt. */
+export interface RefundToSend {
+  id: number;
+  orderId: number;
+  provider: Provider;
+  amount: string;
+  attempts: number;
+  /** The payment it refunds: how the gateway knows it. */
+  paymentRef: string;
+  pgTid: string | null;
+  /** What the gateway should still be able to give back before this refund (paid − refunds sent). */
+  cancellable: string;
+}
+
+/** Claims a `requested` refund for one more attempt; undefined when it is no longer requested. */
+export async function claimRefund(tx: Tx, refundId: number): Promise<RefundToSend | undefined> {
+  const [row] = await tx<RefundToSend[]>`
+    with claimed as (
+      update payments set refund_attempts = refund_attempts + 1, updated_at = now()
+      where id = ${refundId} and refund_status = 'requested'
+      returning id, order_id, provider, amount, refund_attempts, refund_of
+    )
+    select c.id, c.order_id as "orderId", c.provider, c.amount::text as amount, c.refund_attempts as attempts,
+           p.public_id as "paymentRef", p.pg_tid as "pgTid",
+           (p.amount - coalesce((select sum(r.amount) from payments r
+                                 where r.refund_of = p.id and r.refund_status = 'sent'), 0))::text as cancellable
+    from claimed c join payments p on p.id = c.refund_of
+  `;
+  return row;
+}
+
+/** The refund's outcome at the gateway; only a `requested` refund changes (a late answer changes nothing). */
+export async function settleRefund(
+  tx: Tx,
+  refundId: number,
+  outcome: { status: 'sent' } | { status: 'failed'; error: string } | { status: 'requested'; error: string },
+): Promise<boolean> {
+  const rows = await tx`
+    update payments set
+      refund_status = ${outcome.status},
+      refund_sent_at = ${outcome.status === 'sent' ? tx`now()` : null},
+      refund_error = ${'error' in outcome ? outcome.error : null},
+      updated_at = now()
+    where id = ${refundId} and refund_status = 'requested'
+    returning id
+  `;
+  return rows.length > 0;
+}
+
+/** Refunds still `requested`, oldest first: what the worker (or an operator's re-drive) has to send. */
+export async function requestedRefunds(db: Db, limit: number): Promise<number[]> {
+  const rows = await db<{ id: number }[]>`
+    select id from payments where refund_status = 'requested' order by id limit ${limit}
+  `;
+  return rows.map((r) => r.id);
+}
+
+/** Money of this payment recorded as owed back and not given up on (requested or sent refunds). */
+export async function refundedAmount(tx: Tx, paymentId: number): Promise<string> {
+  const [row] = await tx<{ amount: string }[]>`
+    select coalesce(sum(amount), 0)::text as amount from payments
+    where refund_of = ${paymentId} and refund_status in ('requested', 'sent')
+  `;
+  return row!.amount;
 }
 
 /** Whether any money of this payment has been recorded as owed back. */

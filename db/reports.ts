@@ -40,28 +40,40 @@ export async function salesReport(db: Db, groupBy: 'genre' | 'artist', from?: st
   `;
 }
 
-/** What an operator must look at: money without tickets, refunds to send, stuck and flagged payments. */
+/**
+ * What an operator must look at: money without tickets, refunds not sent yet (with their attempts),
+ * refunds given up on, stuck and flagged payments.
+ */
 export async function reconciliation(db: Db) {
-  const [paidWithoutTicket, refundsToSend, stuckPayments, flaggedPayments] = await Promise.all([
-    db`
+  const [paidWithoutTicket, refundsToSend, failedRefunds, stuckPayments, flaggedPayments] = await Promise.all(
+    [
+      db`
       select p.id as "paymentId", p.order_id as "orderId", o.status as "orderStatus", p.amount::text as amount
       from payments p join orders o on o.id = p.order_id
       where p.status = 'success' and o.status <> 'paid'
         and p.amount > coalesce((select sum(r.amount) from payments r where r.refund_of = p.id), 0)
       order by p.id limit 500`,
-    db`
-      select id as "paymentId", order_id as "orderId", amount::text as amount, refund_of as "refundOf", created_at as "createdAt"
-      from payments where status = 'refund' and refund_sent_at is null
+      db`
+      select id as "paymentId", order_id as "orderId", amount::text as amount, refund_of as "refundOf",
+             created_at as "createdAt", refund_attempts as attempts, refund_error as "lastError"
+      from payments where refund_status = 'requested'
       order by id limit 500`,
-    db`
+      db`
+      select id as "paymentId", order_id as "orderId", amount::text as amount, refund_of as "refundOf",
+             created_at as "createdAt", refund_attempts as attempts, refund_error as "lastError"
+      from payments where refund_status = 'failed'
+      order by id limit 500`,
+      db`
       select id as "paymentId", order_id as "orderId", amount::text as amount, expires_at as "expiresAt"
       from payments where status = 'initiated' and expires_at <= now()
       order by id limit 500`,
-    db`
+      db`
       select id as "paymentId", order_id as "orderId", flag
       from payments
       where flag like 'amount_mismatch%' or flag like 'provider_mismatch%' or flag like '%refund_shortfall%'
+         or flag like '%gateway_cancel%'
       order by id limit 500`,
-  ]);
-  return { paidWithoutTicket, refundsToSend, stuckPayments, flaggedPayments };
+    ],
+  );
+  return { paidWithoutTicket, refundsToSend, failedRefunds, stuckPayments, flaggedPayments };
 }

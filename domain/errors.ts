@@ -28,6 +28,12 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'INVALID_SIGNATURE'
+  | 'PAYMENT_DECLINED'
+  | 'AMOUNT_MISMATCH'
+  | 'CONFIRM_NOT_SUPPORTED'
+  | 'PAYMENT_PENDING'
+  | 'GATEWAY_REJECTED'
+  | 'GATEWAY_UNAVAILABLE'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
@@ -55,6 +61,15 @@ const statusOf: Record<ErrorCode, number> = {
   SEAT_LIMIT_EXCEEDED: 422,
   SINGLE_SEAT_GAP: 422,
   IDEMPOTENCY_KEY_REUSED: 422,
+  /** the gateway refused the payment (card declined, …): its code is in `gatewayCode` */
+  PAYMENT_DECLINED: 402,
+  AMOUNT_MISMATCH: 422,
+  CONFIRM_NOT_SUPPORTED: 409,
+  PAYMENT_PENDING: 409,
+  /** the gateway refused our request itself (a key, an unknown payment): not the customer's doing */
+  GATEWAY_REJECTED: 502,
+  /** the gateway did not answer, even after retries: nothing changed, try again */
+  GATEWAY_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 };

@@ -6,6 +6,7 @@ import * as seats from '../db/seats';
 import type { CancelReason, Provider } from '../db/vocabulary';
 import { AppError, notFound } from './errors';
 import { fromCents, sumMoney, toCents } from './money';
+import { type RefundReason, requestRefund } from './refunds';
 
 /**
  * The booking rules: holds are orders, all or nothing; a seat is never given to two orders; a
@@ -256,7 +257,9 @@ export async function cancelItems(
   tx: Tx,
   order: orders.LockedOrder,
   chosen: orders.ItemRow[],
-  reason: CancelReason,
+  reason: CancelReason | 'gateway_cancelled',
+  /** How the money of cancelled paid items goes back: by default refunds are requested from the gateway. */
+  giveBack: (amount: string) => Promise<number[]> = (amount) => refund(tx, order.id, amount, reason),
 ) {
   await orders.setItemsStatus(
     tx,
@@ -272,7 +275,7 @@ export async function cancelItems(
   const paidCancelled = chosen.filter((i) => i.status === 'booked');
 
   if (order.status === 'paid') {
-    const refundIds = await refund(tx, order.id, sumMoney(paidCancelled.map((i) => i.price)));
+    const refundIds = await giveBack(sumMoney(paidCancelled.map((i) => i.price)));
     const status = remaining.length ? 'paid' : 'refunded';
     await orders.setOrderState(tx, order.id, { status, holdExpiresAt: null });
     await recordEvent(tx, 'order.refunded', {
@@ -285,6 +288,7 @@ export async function cancelItems(
     });
     return;
   }
+  if (reason === 'gateway_cancelled') throw new Error('Only a paid order is cancelled by its gateway');
   if (remaining.length) {
     await orders.setOrderState(tx, order.id, { status: order.status });
   } else {
@@ -305,7 +309,12 @@ export async function cancelItems(
  * everything that is left — and the shortfall is flagged on the latest successful payment, where
  * the reconciliation report shows it to an operator.
  */
-export async function refund(tx: Tx, orderId: number, amount: string): Promise<number[]> {
+export async function refund(
+  tx: Tx,
+  orderId: number,
+  amount: string,
+  reason: RefundReason,
+): Promise<number[]> {
   let left = toCents(amount);
   const ids: number[] = [];
   const refundable = await payments.refundablePayments(tx, orderId);
@@ -313,7 +322,7 @@ export async function refund(tx: Tx, orderId: number, amount: string): Promise<n
     if (left <= 0) break;
     const take = Math.min(left, toCents(p.refundable));
     if (take <= 0) continue;
-    ids.push(await payments.insertRefund(tx, p, fromCents(take)));
+    ids.push(await requestRefund(tx, p, fromCents(take), reason));
     left -= take;
   }
   if (left > 0) {

@@ -632,7 +632,13 @@ describe('cancelling paid orders', () => {
     ).toEqual(['50000.00', '50000.00']);
     const types =
       await api.sql`select detail_type from outbox where (detail->>'orderId')::bigint = ${orderId} order by id`;
-    expect(types.map((t) => t.detail_type)).toEqual(['order.paid', 'order.refunded', 'order.refunded']);
+    expect(types.map((t) => t.detail_type)).toEqual([
+      'order.paid',
+      'refund.requested',
+      'order.refunded',
+      'refund.requested',
+      'order.refunded',
+    ]);
   });
 
   it('records what the refundable payments cannot cover, for reconciliation', async () => {
@@ -640,8 +646,8 @@ describe('cancelling paid orders', () => {
     await deliver(event(payment.id, '100000.00'));
     // half of the money went back earlier while both tickets stayed booked (by an operator, say)
     await api.sql`
-      insert into payments (order_id, provider, amount, status, refund_of)
-      values (${orderId}, 'card', 50000, 'refund', ${payment.id})`;
+      insert into payments (order_id, provider, amount, status, refund_of, refund_status, refund_sent_at)
+      values (${orderId}, 'card', 50000, 'refund', ${payment.id}, 'sent', now())`;
 
     const res = await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
 
@@ -742,5 +748,77 @@ describe('cancelling paid orders', () => {
       body: { status: 'sales_open' },
     });
     expect(reopen.status).toBe(409);
+  });
+});
+
+describe('a successful payment cancelled at the gateway (issue 14, hole 5)', () => {
+  const cancelled = (paymentId: number, amount: string) => event(paymentId, amount, 'payment.cancelled');
+  const refundsOf = async (paymentId: number) =>
+    api.sql`select amount::text, refund_status as "refundStatus" from payments where refund_of = ${paymentId} order by id`;
+
+  it('cancels the tickets, puts the seats back on sale and records the money the gateway gave back', async () => {
+    const { orderId, payment, seatIds } = await payableOrder(2);
+    await deliver(event(payment.id, '100000.00'));
+
+    await deliver(cancelled(payment.id, '100000.00'));
+
+    const order = await getOrder(orderId);
+    expect([order.status, order.items.map((i: { status: string }) => i.status)]).toEqual([
+      'refunded',
+      ['cancelled', 'cancelled'],
+    ]);
+    expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
+    // the gateway already gave the money back: recorded as sent, nothing is sent again
+    expect(await refundsOf(payment.id)).toEqual([{ amount: '100000.00', refundStatus: 'sent' }]);
+    const types = await api.sql`select detail_type, detail->>'reason' as reason from outbox
+      where (detail->>'orderId')::bigint = ${orderId} order by id`;
+    expect(types.map((t) => [t.detail_type, t.reason])).toEqual([
+      ['order.paid', null],
+      ['order.refunded', 'gateway_cancelled'],
+    ]);
+    const resold = await api.request('POST', '/orders', {
+      token: await api.token('after-gateway-cancel'),
+      body: { scheduleId: show.scheduleId, seatIds },
+    });
+    expect(resold.status).toBe(201);
+  });
+
+  it('changes nothing when the cancellation is our own refund coming back', async () => {
+    const { orderId, payment } = await payableOrder(2);
+    await deliver(event(payment.id, '100000.00'));
+    await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+
+    await deliver(cancelled(payment.id, '100000.00'));
+
+    expect(await refundsOf(payment.id)).toEqual([{ amount: '100000.00', refundStatus: expect.any(String) }]);
+    const [row] =
+      await api.sql`select outcome from webhook_events where payment_id = ${payment.id} and type = 'payment.cancelled'`;
+    expect(row!.outcome).toBe('already_refunded');
+  });
+
+  it('records a partial cancellation for an operator and keeps the tickets', async () => {
+    const { orderId, payment } = await payableOrder(2);
+    await deliver(event(payment.id, '100000.00'));
+
+    await deliver(cancelled(payment.id, '30000.00'));
+
+    expect((await getOrder(orderId)).status).toBe('paid');
+    expect(await refundsOf(payment.id)).toEqual([{ amount: '30000.00', refundStatus: 'sent' }]);
+    expect((await paymentState(payment.id)).flag).toMatch(/gateway_cancel: 30000\.00/);
+    const recon = await api.request('GET', '/admin/reports/reconciliation', {
+      token: await api.adminToken(),
+    });
+    expect(recon.body.flaggedPayments).toContainEqual(expect.objectContaining({ paymentId: payment.id }));
+  });
+
+  it('applies each cancelled total once, however often it is reported', async () => {
+    const { orderId, payment } = await payableOrder(2);
+    await deliver(event(payment.id, '100000.00'));
+    const twice = cancelled(payment.id, '100000.00');
+
+    await deliver(twice, { ...twice, eventId: `${twice.eventId}-again` }, twice);
+
+    expect((await getOrder(orderId)).status).toBe('refunded');
+    expect(await refundsOf(payment.id)).toEqual([{ amount: '100000.00', refundStatus: 'sent' }]);
   });
 });

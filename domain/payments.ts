@@ -5,9 +5,10 @@ import * as payments from '../db/payments';
 import * as seats from '../db/seats';
 import type { PaymentEventType, Provider } from '../db/vocabulary';
 import { bookingLimits } from './config';
-import { sameAmount, sumMoney, toCents } from './money';
+import { fromCents, sameAmount, sumMoney, toCents } from './money';
 import { type BookingLimits, cancelItems } from './orders';
 import type { GatewayPayment } from './ports';
+import { recordGatewayRefund, requestRefund } from './refunds';
 
 /**
  * A PG's webhook as the domain sees it: verified and normalised by the PG's adapter
@@ -42,6 +43,8 @@ export type Outcome =
   | 'failed'
   | 'already_failed'
   | 'already_refunded'
+  | 'cancelled_by_gateway'
+  | 'partially_cancelled_by_gateway'
   | 'ignored_after_success';
 
 export async function applyPaymentEvent(
@@ -150,6 +153,9 @@ async function apply(
       maxSeatsPerUser;
     return applySuccess(tx, order, payment, event, lockedSeats, withinLimit);
   }
+  if (event.type === 'payment.cancelled' && payment.status === 'success') {
+    return applyGatewayCancel(tx, order, payment, event);
+  }
   return applyFailure(tx, order, payment);
 }
 
@@ -252,7 +258,7 @@ async function refundCharge(
   amount: string,
   reason: 'payment_without_ticket' | 'amount_mismatch',
 ): Promise<void> {
-  const refundId = await payments.insertRefund(tx, { ...payment, pgTid: event.pgTid }, amount);
+  const refundId = await requestRefund(tx, { ...payment, pgTid: event.pgTid }, amount, reason);
   await recordEvent(tx, 'order.refunded', {
     orderId,
     paymentId: payment.id,
@@ -280,6 +286,49 @@ async function book(
     late: outcome === 'paid_late',
   });
   return outcome;
+}
+
+/**
+ * A successful payment cancelled at the gateway (the merchant console, the card company, a
+ * chargeback): the money is back with the customer, so the tickets it paid for cannot stay booked.
+ * `event.amount` is everything cancelled at the gateway so far; what our own refunds already asked
+ * for explains that much of it, and only the rest is new. A full cancellation cancels the order's
+ * booked items (seats back on sale) and records the gateway's refund as already sent — nothing is
+ * sent again. A partial one cannot say which seats it was for: it is recorded and flagged for an
+ * operator, and the tickets stay.
+ */
+async function applyGatewayCancel(
+  tx: Tx,
+  order: orders.LockedOrder,
+  payment: payments.PaymentRow,
+  event: PaymentEvent,
+): Promise<Outcome> {
+  const asked = toCents(await payments.refundedAmount(tx, payment.id));
+  const extra = toCents(event.amount) - asked;
+  if (extra <= 0) return 'already_refunded';
+  const amount = fromCents(extra);
+  const fullyCancelled = toCents(event.amount) >= toCents(payment.amount);
+  const booked = (await orders.itemsOfOrder(tx, order.id)).filter((i) => i.status === 'booked');
+  if (fullyCancelled && order.status === 'paid' && booked.length) {
+    await cancelItems(tx, order, booked, 'gateway_cancelled', async () => [
+      await recordGatewayRefund(tx, payment, amount),
+    ]);
+    return 'cancelled_by_gateway';
+  }
+  const refundId = await recordGatewayRefund(tx, payment, amount);
+  await payments.addPaymentFlag(
+    tx,
+    payment.id,
+    `gateway_cancel: ${amount} cancelled at the gateway (refund ${refundId})`,
+  );
+  await recordEvent(tx, 'order.refunded', {
+    orderId: order.id,
+    paymentId: payment.id,
+    refundPaymentIds: [refundId],
+    amount,
+    reason: 'gateway_cancelled',
+  });
+  return fullyCancelled ? 'cancelled_by_gateway' : 'partially_cancelled_by_gateway';
 }
 
 async function applyFailure(

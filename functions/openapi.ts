@@ -209,6 +209,14 @@ function operation(name: string, route: RouteDef) {
             415: problem('The body is not application/json'),
           }
         : {}),
+      ...(route.needs.includes('internet')
+        ? {
+            402: problem(
+              'The gateway declined the payment (`PAYMENT_DECLINED`, its code in `gatewayCode`); the seats are released',
+            ),
+            502: problem('The gateway refused the request itself (`GATEWAY_REJECTED`)'),
+          }
+        : {}),
       ...(throttled(route) ? { 429: shared('TooManyRequests') } : {}),
       500: shared('InternalError'),
       ...(route.needs.includes('database') ? { 503: shared('Unavailable') } : {}),

@@ -448,14 +448,24 @@ export const SalesReport = doc(z.array(z.object({ key: z.string(), ticketsSold: 
   id: 'SalesReport',
 });
 
+const RefundLine = z.object({
+  paymentId: Id,
+  orderId: Id,
+  amount: Money,
+  refundOf: Id,
+  createdAt: Timestamp,
+  attempts: int(),
+  lastError: z.nullable(z.string()),
+});
 export const Reconciliation = doc(
   z.object({
     paidWithoutTicket: z.array(
       z.object({ paymentId: Id, orderId: Id, orderStatus: OrderStatus, amount: Money }),
     ),
-    refundsToSend: z.array(
-      z.object({ paymentId: Id, orderId: Id, amount: Money, refundOf: Id, createdAt: Timestamp }),
-    ),
+    /** Refunds the worker has not got through to the gateway yet. */
+    refundsToSend: z.array(RefundLine),
+    /** Refunds given up on after the retries (or refused by the gateway): money owed, an alarm fired. */
+    failedRefunds: z.array(RefundLine),
     stuckPayments: z.array(
       z.object({ paymentId: Id, orderId: Id, amount: Money, expiresAt: z.nullable(Timestamp) }),
     ),
@@ -491,6 +501,12 @@ export const QueuedPaymentEventMessage = z.union([
     receivedAt: Timestamp,
   }),
 ]) satisfies Parses<QueuedPaymentEvent>;
+
+/** What the bus rule delivers to the refund queue: the EventBridge event of a `refund.requested`. */
+export const RefundRequestedMessage = z.object({
+  'detail-type': z.literal('refund.requested'),
+  detail: z.object({ refundId: Id }),
+});
 
 export const Health = z.object({ status: z.literal('ok') });
 export const OpenApiDocument = z.looseObject({ openapi: z.literal('3.1.0') });

@@ -5,6 +5,8 @@ import type { DomainEvent, EventPublisher } from '../domain/ports';
 import { sweep } from '../domain/sweeper';
 import { useEventPublisher, usePaymentQueue } from '../functions/adapters/ports';
 import { handler as processPayments } from '../functions/payment-processor';
+import { handler as sendRefunds } from '../functions/refund-worker';
+import { LocalEventBus } from './event-bus';
 import { LocalQueue } from './queue';
 
 /** The local event bus: logs each domain event the relay publishes. */
@@ -15,12 +17,19 @@ export class LoggingPublisher implements EventPublisher {
   }
 }
 
-/** What AWS runs for us, locally: the sweeper schedule, the SQS queue + processor, the relay. */
+/**
+ * What AWS runs for us, locally: the sweeper schedule, the payment-event queue + processor, the
+ * outbox relay onto a bus whose rule feeds the refund queue + worker.
+ */
 export function startBackgroundWork(sql: Sql, config: Config) {
   const queue = new LocalQueue(processPayments as never);
+  const refundQueue = new LocalQueue(sendRefunds as never, {}, 'refund-requests');
+  const logger = new LoggingPublisher();
+  const bus = new LocalEventBus({ 'refund.requested': refundQueue }, (e) => void logger.publish([e]));
   usePaymentQueue(queue);
-  useEventPublisher(new LoggingPublisher());
+  useEventPublisher(bus);
   queue.start();
+  refundQueue.start();
 
   const sweeper = setInterval(async () => {
     try {
@@ -34,7 +43,7 @@ export function startBackgroundWork(sql: Sql, config: Config) {
 
   const relay = setInterval(async () => {
     try {
-      await relayOutbox(sql, new LoggingPublisher());
+      await relayOutbox(sql, bus);
     } catch (error) {
       console.error('[relay] failed', error);
     }
@@ -46,6 +55,7 @@ export function startBackgroundWork(sql: Sql, config: Config) {
       clearInterval(sweeper);
       clearInterval(relay);
       await queue.stop();
+      await refundQueue.stop();
     },
   };
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { PaymentEventQueue, QueuedPaymentEvent } from '../domain/ports';
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
@@ -24,7 +23,7 @@ export interface LocalQueueOptions {
  * a message invisible while being processed, redelivered after the visibility timeout unless the
  * handler reported success for it, and moved to a dead-letter list after `maxReceiveCount` receives.
  */
-export class LocalQueue implements PaymentEventQueue {
+export class LocalQueue<T = unknown> {
   readonly deadLetters: Message[] = [];
   private messages: Message[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -34,6 +33,8 @@ export class LocalQueue implements PaymentEventQueue {
   constructor(
     private readonly handler: SqsHandler,
     options: LocalQueueOptions = {},
+    /** Shown as the records' eventSourceARN, as SQS does. */
+    private readonly name = 'payment-events',
   ) {
     this.options = {
       batchSize: 10,
@@ -44,7 +45,7 @@ export class LocalQueue implements PaymentEventQueue {
     };
   }
 
-  async send(message: QueuedPaymentEvent): Promise<void> {
+  async send(message: T): Promise<void> {
     const now = Date.now();
     this.messages.push({
       id: randomUUID(),
@@ -91,7 +92,7 @@ export class LocalQueue implements PaymentEventQueue {
       try {
         const response = await this.handler(this.toEvent(batch), {
           awsRequestId: randomUUID(),
-          functionName: 'payment-processor',
+          functionName: this.name,
           getRemainingTimeInMillis: () => 30_000,
         } as Context);
         failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
@@ -125,7 +126,7 @@ export class LocalQueue implements PaymentEventQueue {
         messageAttributes: {},
         md5OfBody: '',
         eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:local:000000000000:payment-events',
+        eventSourceARN: `arn:aws:sqs:local:000000000000:${this.name}`,
         awsRegion: 'local',
       })),
     };

@@ -1,12 +1,18 @@
+import type { AddressInfo } from 'node:net';
 import { setSql } from '../db/client';
 import { forgetUsers } from '../db/users';
 import { resetConfig } from '../domain/config';
-import type { DomainEvent } from '../domain/ports';
+import { relayOutbox } from '../domain/outbox-relay';
+import type { DomainEvent, QueuedPaymentEvent } from '../domain/ports';
 import { sign } from '../functions/adapters/pg-webhooks';
 import { useEventPublisher, usePaymentQueue } from '../functions/adapters/ports';
 import { handler as processPayments } from '../functions/payment-processor';
-import { dispatch, loadRoutes } from '../local/gateway';
+import { handler as sendRefunds } from '../functions/refund-worker';
+import { LocalEventBus } from '../local/event-bus';
+import { createGateway, dispatch, loadRoutes } from '../local/gateway';
 import { initLocalIssuer, issueToken, type TokenRequest } from '../local/jwt';
+import { startPgSimulator } from '../local/pg-simulator';
+import { recordCharge } from '../local/pg-simulator/builtin';
 import { LocalQueue } from '../local/queue';
 import { createTestDatabase, type TestDatabase } from './db';
 
@@ -31,22 +37,58 @@ export const TEST_ISSUER = 'http://localhost:3000';
  * match, JWT check, API Gateway v2 event) into the real handlers, on a database of this test file.
  */
 export async function createTestApi(env: Record<string, string> = {}) {
-  Object.assign(process.env, { PG_WEBHOOK_SECRET: 'test-secret', ...env });
+  const routes = loadRoutes();
+  // The gateways' webhooks reach the API over HTTP, as they would in AWS.
+  const server = createGateway(routes);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const apiBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const secrets = {
+    tossSecretKey: 'test_sk_simulator',
+    portoneApiSecret: 'test-portone-api-secret',
+    portoneWebhookSecret: 'whsec_dGVzdC1wb3J0b25lLXdlYmhvb2stc2VjcmV0',
+    builtinWebhookSecret: env.PG_WEBHOOK_SECRET ?? 'test-secret',
+  };
+  const simulator = await startPgSimulator({
+    apiBase,
+    ...secrets,
+    webhookRetryDelaysMs: [50, 200],
+    timeoutFaultMs: 1500,
+  });
+  Object.assign(process.env, {
+    PG_WEBHOOK_SECRET: secrets.builtinWebhookSecret,
+    TOSS_API_BASE: `${simulator.url}/toss`,
+    TOSS_SECRET_KEY: secrets.tossSecretKey,
+    PORTONE_API_BASE: `${simulator.url}/portone`,
+    PORTONE_API_SECRET: secrets.portoneApiSecret,
+    PORTONE_WEBHOOK_SECRET: secrets.portoneWebhookSecret,
+    BUILTIN_PG_API_BASE: `${simulator.url}/builtin`,
+    GATEWAY_TIMEOUT_MS: '500',
+    ...env,
+  });
   resetConfig();
   forgetUsers();
   const db: TestDatabase = await createTestDatabase({ max: 20 });
   setSql(db.sql);
   await initLocalIssuer(TEST_ISSUER);
-  const routes = loadRoutes();
-  const queue = new LocalQueue(processPayments as never, { visibilityTimeoutMs: 50 });
+  const queue = new LocalQueue<QueuedPaymentEvent>(processPayments as never, { visibilityTimeoutMs: 50 });
+  const refundQueue = new LocalQueue(sendRefunds as never, { visibilityTimeoutMs: 50 }, 'refund-requests');
   usePaymentQueue(queue);
   const published: DomainEvent[] = [];
-  useEventPublisher({
-    publish: async (events) => {
-      published.push(...events);
-      return [];
-    },
-  });
+  const bus = new LocalEventBus({ 'refund.requested': refundQueue }, (e) => published.push(e));
+  useEventPublisher(bus);
+
+  /** Runs what AWS would run on its own until nothing is left: webhooks, the relay, refunds. */
+  async function settle(): Promise<void> {
+    for (let round = 0; round < 20; round++) {
+      await simulator.settled();
+      await queue.drain();
+      const { published: relayed } = await relayOutbox(db.sql, bus);
+      await refundQueue.drain();
+      if (relayed === 0 && queue.depth === 0 && refundQueue.depth === 0) return;
+      // messages handed back (a gateway unavailable) wait out their visibility timeout
+      await new Promise((r) => setTimeout(r, 60));
+    }
+  }
 
   async function request<T = any>(
     method: string,
@@ -75,13 +117,37 @@ export async function createTestApi(env: Record<string, string> = {}) {
     db,
     sql: db.sql,
     queue,
+    refundQueue,
+    simulator,
+    apiBase,
     published,
+    settle,
     request,
     token: (sub: string, extra: Partial<TokenRequest> = {}) => issueToken({ sub, ...extra }),
     adminToken: () => issueToken({ sub: 'admin-1', admin: true }),
-    /** Sends a correctly signed webhook for the built-in format. */
-    webhook: (provider: string, event: Record<string, unknown>, secret = 'test-secret', t?: number) => {
+    /**
+     * Sends a correctly signed webhook for the built-in format. A success also tells the simulated
+     * gateway that it charged the money, as the real one would know, so a refund of it can be sent.
+     */
+    webhook: async (provider: string, event: Record<string, unknown>, secret = 'test-secret', t?: number) => {
       const raw = JSON.stringify(event);
+      if (event.type === 'payment.succeeded' && typeof event.paymentId === 'number') {
+        const [payment] = await db.sql<{ publicId: string }[]>`
+          select public_id as "publicId" from payments where id = ${event.paymentId}`;
+        if (payment && !simulator.state.payments.has(payment.publicId)) {
+          recordCharge(
+            simulator,
+            {
+              provider,
+              paymentId: event.paymentId,
+              paymentRef: payment.publicId,
+              amount: String(event.amount),
+              pgTid: String(event.pgTid),
+            },
+            true,
+          );
+        }
+      }
       return request('POST', `/webhooks/pg/${provider}`, {
         rawBody: raw,
         headers: { 'content-type': 'application/json', 'pg-signature': sign(secret, raw, t) },
@@ -89,6 +155,10 @@ export async function createTestApi(env: Record<string, string> = {}) {
     },
     async close() {
       await queue.stop();
+      await refundQueue.stop();
+      await simulator.close();
+      server.closeAllConnections();
+      server.close();
       setSql(undefined);
       await db.drop();
     },

@@ -1,7 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { placeBestAvailable } from '../../domain/best-available';
+import { checkoutOf, confirmPayment as confirmPayment_ } from '../../domain/checkout';
 import { bookingLimits } from '../../domain/config';
 import * as orders from '../../domain/orders';
+import { checkoutGatewayFor, gatewayFor } from '../adapters/gateways';
 import { metrics } from '../observability';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';
@@ -34,20 +36,18 @@ export const listMyOrders = httpHandler(routes.listMyOrders, async ({ db, caller
 });
 
 export const startPayment = httpHandler(routes.startPayment, async ({ db, caller, params, body }) => {
-  const { pgTid: _, ...payment } = await orders.startPayment(
-    db,
-    caller,
-    params.orderId,
-    body.provider,
-    bookingLimits(),
-  );
-  return payment;
+  const payment = await orders.startPayment(db, caller, params.orderId, body.provider, bookingLimits());
+  const checkout = await checkoutOf(db, payment, await checkoutGatewayFor(payment.provider));
+  const { id, orderId, provider, amount, status } = payment;
+  return { id, orderId, provider, amount, status: status as 'initiated', checkout };
 });
 
 export const cancelOrder = httpHandler(routes.cancelOrder, async ({ db, caller, params, body }) =>
   orders.orderResponse(await orders.cancelOrder(db, caller, params.orderId, body.itemIds)),
 );
 
-export const confirmPayment = httpHandler(routes.confirmPayment, async () => {
-  throw new Error('not implemented yet');
-});
+export const confirmPayment = httpHandler(routes.confirmPayment, async ({ db, caller, params, body }) =>
+  orders.orderResponse(
+    await confirmPayment_(db, caller, params.orderId, params.paymentId, body, gatewayFor, bookingLimits()),
+  ),
+);

@@ -1,7 +1,7 @@
 import type { Provider } from '../../../db/vocabulary';
 import { getConfig } from '../../../domain/config';
 import type { PaymentGateway } from '../../../domain/ports';
-import { gatewaySecrets } from '../gateway-secrets';
+import { type GatewaySecrets, gatewaySecrets } from '../gateway-secrets';
 import { webhookSecret } from '../webhook-secret';
 import { builtinGateway } from './builtin';
 import { portoneGateway } from './portone';
@@ -13,6 +13,18 @@ import { tossGateway } from './toss';
  * simulator in local/pg-simulator/).
  */
 export async function gatewayFor(provider: Provider): Promise<PaymentGateway> {
+  return build(provider, provider === 'toss' || provider === 'portone' ? await gatewaySecrets() : undefined);
+}
+
+/**
+ * The adapter for building checkout data only: no secret is read (the start-payment function has
+ * none; a checkout needs only public keys and ids), and any call to the gateway would fail.
+ */
+export async function checkoutGatewayFor(provider: Provider): Promise<PaymentGateway> {
+  return build(provider, { tossSecretKey: '', portoneApiSecret: '', portoneWebhookSecret: '' });
+}
+
+async function build(provider: Provider, secrets: GatewaySecrets | undefined): Promise<PaymentGateway> {
   const config = getConfig();
   const timeoutMs = config.GATEWAY_TIMEOUT_MS;
   switch (provider) {
@@ -20,13 +32,13 @@ export async function gatewayFor(provider: Provider): Promise<PaymentGateway> {
       return tossGateway({
         apiBase: config.TOSS_API_BASE,
         clientKey: config.TOSS_CLIENT_KEY,
-        secretKey: (await gatewaySecrets()).tossSecretKey,
+        secretKey: secrets!.tossSecretKey,
         timeoutMs,
       });
     case 'portone':
       return portoneGateway({
         apiBase: config.PORTONE_API_BASE,
-        apiSecret: (await gatewaySecrets()).portoneApiSecret,
+        apiSecret: secrets!.portoneApiSecret,
         storeId: config.PORTONE_STORE_ID,
         channelKey: config.PORTONE_CHANNEL_KEY,
         timeoutMs,

@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/client';
+import * as orders from '../db/orders';
+import * as payments from '../db/payments';
+import type { Provider } from '../db/vocabulary';
+import { bookingLimits } from './config';
+import { AppError, notFound } from './errors';
+import { sameAmount } from './money';
+import type { BookingLimits, Caller } from './orders';
+import { applyGatewayPayment, applyPaymentEvent } from './payments';
+import { GatewayError, type PaymentGateway } from './ports';
+
+/**
+ * The browser side of paying: what a provider's payment window needs (`checkoutOf`), and the
+ * confirm call a client makes when the window redirects back (`confirmPayment`). Both go through
+ * the gateway port; what is applied is always what the gateway answers.
+ */
+
+/** What the provider's browser SDK needs for this payment (API.md, "Payment gateways"). */
+export async function checkoutOf(db: Db, payment: payments.PaymentRow, gateway: PaymentGateway) {
+  const { title, seats, userSub } = await checkoutDetails(db, payment.orderId);
+  return gateway.checkout({
+    paymentId: payment.id,
+    paymentRef: payment.publicId,
+    amount: payment.amount,
+    orderName: seats > 1 ? `${title} (${seats} seats)` : `${title} (1 seat)`,
+    // stable per user and opaque: Toss asks that it not be guessable from personal data
+    customerKey: `cust_${createHash('sha256').update(`customer:${userSub}`).digest('hex').slice(0, 32)}`,
+  });
+}
+
+const checkoutDetails = payments.checkoutDetails;
+
+export interface ConfirmInput {
+  /** Toss: from the success redirect. */
+  paymentKey?: string;
+  /** Toss: from the success redirect; must be the payment's amount. */
+  amount?: string;
+}
+
+/** Providers whose payment window ends with a confirm call; the others are settled by webhook. */
+const CONFIRMED_BY_CLIENT: readonly Provider[] = ['toss', 'portone'];
+
+/**
+ * Confirms a payment after the provider's redirect and applies the outcome at once. Toss captures
+ * the money only now (its confirm API), so nothing is captured for an order that can no longer be
+ * paid; PortOne has already charged, so its payment is fetched and applied like its webhook would.
+ * The webhook and this call race each other: whichever applies a state first wins, the other is a
+ * duplicate (applyGatewayPayment derives event ids from the state).
+ */
+export async function confirmPayment(
+  db: Db,
+  caller: Caller,
+  orderId: number,
+  paymentId: number,
+  input: ConfirmInput,
+  gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
+  limits: Pick<BookingLimits, 'maxSeatsPerUser'> = bookingLimits(),
+): Promise<orders.OrderView> {
+  const payment = await payments.paymentOfOrder(db, orderId, paymentId);
+  if (!payment || (payment.userId !== caller.id && !caller.isAdmin)) throw notFound('Payment', paymentId);
+  if (!CONFIRMED_BY_CLIENT.includes(payment.provider)) {
+    throw new AppError(
+      'CONFIRM_NOT_SUPPORTED',
+      `${payment.provider} payments are settled by the gateway's webhook; there is nothing to confirm`,
+    );
+  }
+  if (payment.provider === 'toss') {
+    const missing = (['paymentKey', 'amount'] as const).filter((f) => input[f] === undefined);
+    if (missing.length) {
+      throw new AppError('VALIDATION_FAILED', `A Toss payment is confirmed with ${missing.join(' and ')}`, {
+        errors: missing.map((f) => ({ field: `body.${f}`, message: 'required for a toss payment' })),
+      });
+    }
+    // Toss's own rule: the amount the window reports must be checked before capturing it
+    if (!sameAmount(input.amount!, payment.amount)) {
+      throw new AppError('AMOUNT_MISMATCH', `The payment is for ${payment.amount}, not ${input.amount}`);
+    }
+  }
+  const view = async () => (await orders.findOrderView(db, orderId))!;
+  if (payment.status === 'success') return view();
+  if (payment.provider === 'toss') {
+    // capturing now would take money for seats this order no longer holds
+    if (payment.status === 'fail') throw new AppError('ORDER_NOT_PAYABLE', 'This payment attempt was closed');
+    if (payment.orderLapsed) throw new AppError('ORDER_EXPIRED', 'The hold on these seats has expired');
+    if (payment.orderStatus !== 'awaiting_payment') {
+      throw new AppError('ORDER_NOT_PAYABLE', `An order that is ${payment.orderStatus} cannot be paid`);
+    }
+  }
+
+  const gateway = await gatewayFor(payment.provider);
+  let reported: Awaited<ReturnType<PaymentGateway['confirm']>>;
+  try {
+    reported = await gateway.confirm({
+      paymentRef: payment.publicId,
+      pgTid: input.paymentKey,
+      amount: payment.amount,
+    });
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    if (error.kind === 'declined') {
+      // a refusal is final: the seats go back as for a failed payment
+      await applyPaymentEvent(
+        db,
+        payment.provider,
+        {
+          eventId: `${payment.publicId}:declined`,
+          type: 'payment.failed',
+          paymentId: payment.id,
+          pgTid: input.paymentKey ?? payment.publicId,
+          amount: payment.amount,
+          occurredAt: new Date().toISOString(),
+        },
+        limits,
+      );
+      throw declined(error.gatewayCode, error.message);
+    }
+    if (error.kind === 'unavailable') {
+      throw new AppError(
+        'GATEWAY_UNAVAILABLE',
+        `The payment gateway did not answer; nothing was changed. Try again.`,
+        {
+          gatewayCode: error.gatewayCode,
+        },
+      );
+    }
+    throw new AppError('GATEWAY_REJECTED', `The payment gateway refused the request: ${error.message}`, {
+      gatewayCode: error.gatewayCode,
+    });
+  }
+
+  await applyGatewayPayment(db, payment.provider, reported, limits);
+  const order = await view();
+  const now = (await payments.paymentOfOrder(db, orderId, paymentId))!;
+  if (now.status === 'success' && order.status === 'paid') return order;
+  if (reported.status === 'failed')
+    throw declined(reported.failure?.code ?? 'FAILED', reported.failure?.message ?? 'The payment failed');
+  if (reported.status === 'pending') {
+    throw new AppError(
+      'PAYMENT_PENDING',
+      'The gateway has not completed this payment yet; it is applied when it does',
+    );
+  }
+  // paid, but no ticket could be issued for it (the hold lapsed and the seats are gone): refunded
+  throw new AppError(
+    'ORDER_EXPIRED',
+    'The hold lapsed before the payment completed; the charge is being refunded',
+    {
+      order,
+    },
+  );
+}
+
+const declined = (gatewayCode: string, message: string) =>
+  new AppError('PAYMENT_DECLINED', `The payment was declined: ${message}`, { gatewayCode });

@@ -1,0 +1,115 @@
+import { type Db, inTx, type Tx } from '../db/client';
+import { recordEvent } from '../db/outbox';
+import * as payments from '../db/payments';
+import type { Provider } from '../db/vocabulary';
+import { GatewayError, type PaymentGateway } from './ports';
+
+/**
+ * Refunds are executed, not only recorded. Every refund starts as a `payments` row with
+ * `refund_status = 'requested'` and a `refund.requested` event in the same transaction; the outbox
+ * relay publishes the event, the bus routes it to the refund queue, and the refund worker calls the
+ * gateway's cancel API (`sendRefund`). The idempotency key is derived from the refund row, so a
+ * retried call — after a timeout, a lost answer, a redelivered message — never gives money back twice.
+ */
+
+export type RefundReason =
+  | 'customer'
+  | 'expired'
+  | 'payment_failed'
+  | 'schedule_cancelled'
+  | 'payment_without_ticket'
+  | 'amount_mismatch'
+  | 'gateway_cancelled';
+
+/** Records that `amount` of `of` is owed back and asks for it to be sent. Returns the refund's id. */
+export async function requestRefund(
+  tx: Tx,
+  of: payments.PaymentRow,
+  amount: string,
+  reason: RefundReason,
+): Promise<number> {
+  const refundId = await payments.insertRefund(tx, of, amount, 'requested');
+  await recordEvent(tx, 'refund.requested', {
+    refundId,
+    paymentId: of.id,
+    orderId: of.orderId,
+    provider: of.provider,
+    amount,
+    reason,
+  });
+  return refundId;
+}
+
+/** Records money the gateway already gave back on its own side (nothing to send). */
+export async function recordGatewayRefund(tx: Tx, of: payments.PaymentRow, amount: string): Promise<number> {
+  return payments.insertRefund(tx, of, amount, 'sent');
+}
+
+/** The same refund always sends the same key: the gateway executes it once however often it is sent. */
+export const refundIdempotencyKey = (refundId: number) => `refund-${refundId}`;
+
+/** How many times the worker asks the gateway (each ask already retried by the adapter) before giving up. */
+export const MAX_REFUND_ATTEMPTS = 5;
+
+export type RefundOutcome =
+  /** the gateway accepted it */
+  | 'sent'
+  /** given up: the gateway refused it, or stayed unavailable through every attempt */
+  | 'failed'
+  /** the gateway was unavailable; ask again later */
+  | 'retry'
+  /** nothing to do: already sent or failed (a redelivered message) */
+  | 'settled';
+
+/**
+ * Sends one requested refund to its gateway. The row is claimed (attempts + 1) and the transaction
+ * ends before the call: no lock is held while a gateway takes its time, and two workers sending the
+ * same refund at once are safe because both send the same idempotency key.
+ */
+export async function sendRefund(
+  db: Db,
+  refundId: number,
+  gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
+  maxAttempts = MAX_REFUND_ATTEMPTS,
+): Promise<{ outcome: RefundOutcome; error?: string }> {
+  const refund = await inTx(db, (tx) => payments.claimRefund(tx, refundId));
+  if (!refund) return { outcome: 'settled' };
+  try {
+    const gateway = await gatewayFor(refund.provider);
+    await gateway.cancel({
+      paymentRef: refund.paymentRef,
+      pgTid: refund.pgTid,
+      amount: refund.amount,
+      reason: `Refund ${refund.id} of order ${refund.orderId}`,
+      idempotencyKey: refundIdempotencyKey(refund.id),
+      cancellableAmount: refund.cancellable,
+    });
+  } catch (error) {
+    const message =
+      error instanceof GatewayError ? `${error.kind} ${error.gatewayCode}: ${error.message}` : String(error);
+    const retry =
+      error instanceof GatewayError && error.kind === 'unavailable' && refund.attempts < maxAttempts;
+    await inTx(db, async (tx) => {
+      if (retry) return payments.settleRefund(tx, refund.id, { status: 'requested', error: message });
+      if (await payments.settleRefund(tx, refund.id, { status: 'failed', error: message })) {
+        await recordEvent(tx, 'refund.failed', {
+          refundId: refund.id,
+          orderId: refund.orderId,
+          error: message,
+        });
+      }
+      return true;
+    });
+    return { outcome: retry ? 'retry' : 'failed', error: message };
+  }
+  await inTx(db, async (tx) => {
+    if (await payments.settleRefund(tx, refund.id, { status: 'sent' })) {
+      await recordEvent(tx, 'refund.sent', {
+        refundId: refund.id,
+        orderId: refund.orderId,
+        amount: refund.amount,
+      });
+    }
+  });
+  return { outcome: 'sent' };
+}
