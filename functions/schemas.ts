@@ -79,6 +79,24 @@ export const PriceInput = doc(
   ),
   { example: '150000.00', description: 'A decimal string (or number) with at most two places' },
 );
+/**
+ * An amount a gateway reported to the client (Toss's success redirect has `amount=15000`): a decimal
+ * string or a number, as written, compared with the server's amount to the cent.
+ */
+const ReportedAmount = doc(
+  z.pipe(
+    z.union([
+      DecimalString,
+      z.number().check(
+        z.refine((v) => DECIMAL.test(String(v)), {
+          message: 'a non-negative amount with at most two decimal places',
+        }),
+      ),
+    ]),
+    z.transform((v: number | string) => String(v)),
+  ),
+  { example: '15000', description: 'The amount from the redirect, as a decimal string or a number' },
+);
 /** At most 40 characters: room for nanoseconds and an offset (`…T10:00:00.123456789+09:00` is 35). */
 const Timestamp = doc(z.iso.datetime({ offset: true }).check(z.maxLength(40)), {
   example: '2026-12-24T10:00:00.000Z',
@@ -289,7 +307,7 @@ export const ConfirmPaymentBody = doc(
     /** Toss: the paymentKey from the success redirect. */
     paymentKey: z.optional(str(1, 200)),
     /** Toss: the amount from the success redirect; it must equal the payment's amount. */
-    amount: z.optional(Money),
+    amount: z.optional(ReportedAmount),
   }),
   {
     id: 'ConfirmPayment',

@@ -1,0 +1,303 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApi, type TestApi } from '../test/api';
+import { createShow, invariantViolations, type Show } from '../test/fixtures';
+
+/**
+ * Paying through a real gateway's flow, end to end: the API, the simulator over HTTP (Toss's
+ * window, confirm and webhooks; the built-in gateway), the payment queue, the outbox relay, the
+ * refund queue and worker.
+ */
+let api: TestApi;
+let show: Show;
+let fan: string;
+let nextSeat = 0;
+
+beforeAll(async () => {
+  api = await createTestApi({ MAX_SEATS_PER_USER: '1000' });
+  show = await createShow(api.sql, { rows: 10, seatsPerRow: 20, price: 15000 });
+  fan = await api.token('checkout-fan');
+});
+afterAll(async () => {
+  await api.settle();
+  expect(await invariantViolations(api.sql)).toEqual({});
+  await api.close();
+});
+
+async function startPayment(provider: string, n = 2) {
+  const seatIds = show.seatIds.slice(nextSeat, nextSeat + n);
+  nextSeat += n;
+  const order = await api.request('POST', '/orders', {
+    token: fan,
+    body: { scheduleId: show.scheduleId, seatIds },
+  });
+  const payment = await api.request('POST', `/orders/${order.body.id}/payments`, {
+    token: fan,
+    body: { provider },
+  });
+  expect(payment.status).toBe(201);
+  return { orderId: order.body.id as number, payment: payment.body, seatIds };
+}
+
+/** The buyer approves in Toss's window (the simulator's page); Toss redirects to the success URL. */
+async function approveInTossWindow(checkout: Record<string, unknown>) {
+  const res = await fetch(`${api.simulator.url}/checkout/toss/approve`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      ...checkout,
+      successUrl: 'https://app.test/success',
+      failUrl: 'https://app.test/fail',
+    }),
+    redirect: 'manual',
+  });
+  const back = new URL(res.headers.get('location')!);
+  expect(back.pathname).toBe('/success');
+  return { paymentKey: back.searchParams.get('paymentKey')!, amount: back.searchParams.get('amount')! };
+}
+
+const confirm = (orderId: number, paymentId: number, body: unknown) =>
+  api.request('POST', `/orders/${orderId}/payments/${paymentId}/confirm`, { token: fan, body });
+const calls = (key: string) => api.simulator.state.counts.calls[key] ?? 0;
+const seatStatuses = async (orderId: number) =>
+  (
+    await api.sql`select status from schedule_seats where id in (select schedule_seat_id from order_items where order_id = ${orderId}) order by id`
+  ).map((r) => r.status);
+const fault = (paymentRef: string, ...modes: string[]) => api.simulator.setFaults(paymentRef, modes as never);
+
+describe('toss: window → redirect → confirm', () => {
+  it('gives the checkout data for the Toss SDK and books the seats on confirm', async () => {
+    const { orderId, payment } = await startPayment('toss');
+    expect(payment.checkout).toEqual({
+      clientKey: expect.any(String),
+      orderId: expect.stringMatching(/^[A-Za-z0-9_-]{6,64}$/),
+      orderName: expect.stringContaining('(2 seats)'),
+      amount: 30000,
+      customerKey: expect.stringMatching(/^cust_[0-9a-f]{32}$/),
+    });
+    const redirect = await approveInTossWindow(payment.checkout);
+
+    const res = await confirm(orderId, payment.id, redirect);
+
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('paid');
+    expect(res.body.payments[0]).toMatchObject({
+      provider: 'toss',
+      status: 'success',
+      pgTid: redirect.paymentKey,
+    });
+    expect(await seatStatuses(orderId)).toEqual(['booked', 'booked']);
+    // Toss's PAYMENT_STATUS_CHANGED follows; fetched and applied, it changes nothing
+    await api.settle();
+    const [paid] =
+      await api.sql`select count(*)::int as n from outbox where detail_type = 'order.paid' and (detail->>'orderId')::bigint = ${orderId}`;
+    expect(paid!.n).toBe(1);
+    expect(calls('toss fetch')).toBeGreaterThan(0);
+  });
+
+  it('applies a payment once when the confirm, a repeated confirm and the webhook race', async () => {
+    const { orderId, payment } = await startPayment('toss');
+    fault(payment.checkout.orderId, 'duplicateWebhook');
+    const redirect = await approveInTossWindow(payment.checkout);
+
+    const [first, second] = await Promise.all([
+      confirm(orderId, payment.id, redirect),
+      confirm(orderId, payment.id, redirect),
+      api.settle(),
+    ]);
+
+    expect([first, second].map((r) => [r.status, r.body.status])).toEqual([
+      [200, 'paid'],
+      [200, 'paid'],
+    ]);
+    await api.settle();
+    const events =
+      await api.sql`select type, outcome from webhook_events where payment_id = ${payment.id} order by id`;
+    expect(events.map((e) => e.outcome)).toEqual(['paid']);
+  });
+
+  it('refuses a confirm whose amount is not the payment’s, without asking Toss', async () => {
+    const { orderId, payment } = await startPayment('toss');
+    const redirect = await approveInTossWindow(payment.checkout);
+    const before = calls('toss confirm');
+
+    const res = await confirm(orderId, payment.id, { ...redirect, amount: '1.00' });
+
+    expect([res.status, res.body.code]).toEqual([422, 'AMOUNT_MISMATCH']);
+    expect(calls('toss confirm')).toBe(before);
+    expect((await confirm(orderId, payment.id, {})).status).toBe(400);
+  });
+
+  it('answers 402 with Toss’s code for a declined card and puts the seats back on sale', async () => {
+    const { orderId, payment } = await startPayment('toss');
+    const redirect = await approveInTossWindow(payment.checkout);
+    fault(payment.checkout.orderId, 'decline');
+
+    const res = await confirm(orderId, payment.id, redirect);
+
+    expect([res.status, res.body.code, typeof res.body.gatewayCode]).toEqual([
+      402,
+      'PAYMENT_DECLINED',
+      'string',
+    ]);
+    const order = (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
+    expect([order.status, order.payments[0].status]).toEqual(['cancelled', 'fail']);
+    expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
+  });
+
+  it('answers 503 while Toss does not answer, changes nothing, and confirms once it does', async () => {
+    const { orderId, payment } = await startPayment('toss');
+    const redirect = await approveInTossWindow(payment.checkout);
+    fault(payment.checkout.orderId, 'error500');
+    const before = calls('toss confirm');
+
+    const down = await confirm(orderId, payment.id, redirect);
+
+    expect([down.status, down.body.code]).toEqual([503, 'GATEWAY_UNAVAILABLE']);
+    expect(calls('toss confirm') - before).toBe(3);
+    expect((await api.request('GET', `/orders/${orderId}`, { token: fan })).body.status).toBe(
+      'awaiting_payment',
+    );
+    fault(payment.checkout.orderId);
+    const up = await confirm(orderId, payment.id, redirect);
+    expect([up.status, up.body.status]).toEqual([200, 'paid']);
+  });
+
+  it('does not capture the money of an order whose hold has lapsed', async () => {
+    const { orderId, payment } = await startPayment('toss');
+    const redirect = await approveInTossWindow(payment.checkout);
+    await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;
+    const before = calls('toss confirm');
+
+    const res = await confirm(orderId, payment.id, redirect);
+
+    expect([res.status, res.body.code]).toEqual([409, 'ORDER_EXPIRED']);
+    expect(calls('toss confirm')).toBe(before);
+  });
+
+  it('has nothing to confirm for the built-in gateway, and hides other fans’ payments', async () => {
+    const { orderId, payment } = await startPayment('card');
+    expect(payment.checkout).toMatchObject({ paymentId: payment.id, amount: '30000.00' });
+
+    const res = await confirm(orderId, payment.id, {});
+    const stranger = await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
+      token: await api.token('someone-else'),
+      body: {},
+    });
+
+    expect([res.status, res.body.code]).toEqual([409, 'CONFIRM_NOT_SUPPORTED']);
+    expect(stranger.status).toBe(404);
+  });
+});
+
+describe('refunds are executed', () => {
+  async function paidTossOrder() {
+    const { orderId, payment, seatIds } = await startPayment('toss');
+    const redirect = await approveInTossWindow(payment.checkout);
+    expect((await confirm(orderId, payment.id, redirect)).body.status).toBe('paid');
+    return { orderId, payment, seatIds };
+  }
+  const refundRows = async (orderId: number) =>
+    (await api.request('GET', `/orders/${orderId}`, { token: fan })).body.payments.filter(
+      (p: { status: string }) => p.status === 'refund',
+    );
+  const executed = (provider: string) => api.simulator.state.counts.refundsExecuted[provider] ?? 0;
+
+  it('sends a cancelled order’s refund to Toss once: refundStatus sent, refundedAt set', async () => {
+    const { orderId, payment } = await paidTossOrder();
+    const before = executed('toss');
+
+    const cancelled = await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+    expect(cancelled.body.payments.at(-1)).toMatchObject({
+      status: 'refund',
+      refundStatus: 'requested',
+      refundOf: payment.id,
+    });
+    await api.settle();
+
+    const [refund] = await refundRows(orderId);
+    expect(refund).toMatchObject({
+      amount: '30000.00',
+      refundStatus: 'sent',
+      refundedAt: expect.any(String),
+    });
+    expect(executed('toss') - before).toBe(1);
+    const atToss = api.simulator.state.payments.get(payment.checkout.orderId)!;
+    expect(atToss.status).toBe('cancelled');
+  });
+
+  it('sends a partial refund for the partial amount', async () => {
+    const { orderId, payment } = await paidTossOrder();
+    const order = (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
+
+    await api.request('POST', `/orders/${orderId}/cancel`, {
+      token: fan,
+      body: { itemIds: [order.items[0].id] },
+    });
+    await api.settle();
+
+    expect(
+      (await refundRows(orderId)).map((r: { amount: string; refundStatus: string }) => [
+        r.amount,
+        r.refundStatus,
+      ]),
+    ).toEqual([['15000.00', 'sent']]);
+    const atToss = api.simulator.state.payments.get(payment.checkout.orderId)!;
+    expect(atToss.cancels.map((c) => c.amount)).toEqual([15000]);
+  });
+
+  it('executes a refund once when the gateway fails twice, or loses its answer', async () => {
+    for (const mode of ['refundFailsTwice', 'refundLosesAnswer']) {
+      const { orderId, payment } = await paidTossOrder();
+      fault(payment.checkout.orderId, mode);
+      const before = executed('toss');
+
+      await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+      await api.settle();
+
+      expect([mode, (await refundRows(orderId))[0].refundStatus]).toEqual([mode, 'sent']);
+      expect([mode, executed('toss') - before]).toEqual([mode, 1]);
+    }
+  });
+
+  it('gives up after the retries: failed, in the reconciliation report, announced', async () => {
+    const { orderId, payment } = await paidTossOrder();
+    fault(payment.checkout.orderId, 'error500');
+
+    await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+    await api.settle();
+
+    const [refund] = await refundRows(orderId);
+    expect(refund.refundStatus).toBe('failed');
+    const [row] =
+      await api.sql`select refund_attempts as attempts, refund_error as error from payments where id = ${refund.id}`;
+    expect(row!.attempts).toBe(5);
+    expect(row!.error).toMatch(/unavailable/);
+    const recon = await api.request('GET', '/admin/reports/reconciliation', {
+      token: await api.adminToken(),
+    });
+    expect(recon.body.failedRefunds).toContainEqual(
+      expect.objectContaining({ paymentId: refund.id, attempts: 5 }),
+    );
+    expect(api.published.map((e) => e.detailType)).toContain('refund.failed');
+  });
+
+  it('sends a built-in (card) refund to the built-in gateway', async () => {
+    const { orderId, payment } = await startPayment('card');
+    await api.webhook('card', {
+      eventId: `evt-card-${payment.id}`,
+      type: 'payment.succeeded',
+      paymentId: payment.id,
+      pgTid: `tid-${payment.id}`,
+      amount: payment.amount,
+      occurredAt: new Date().toISOString(),
+    });
+    await api.settle();
+    const before = executed('builtin');
+
+    await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+    await api.settle();
+
+    expect((await refundRows(orderId))[0]).toMatchObject({ refundStatus: 'sent' });
+    expect(executed('builtin') - before).toBe(1);
+  });
+});
