@@ -9,6 +9,7 @@ import { DOCS_PATH, serveDocs } from './docs-page';
 import { ensureDatabase, type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { createGateway, loadRoutes } from './gateway';
 import { initLocalIssuer } from './jwt';
+import { startPgSimulator } from './pg-simulator';
 
 /**
  * `npm start`: the whole API on this machine — embedded PostgreSQL 17 (unless DATABASE_URL is
@@ -35,6 +36,14 @@ async function main() {
   await initLocalIssuer(base);
   const routes = loadRoutes();
   const background = startBackgroundWork(sql, config);
+  const simulator = await startPgSimulator({
+    port: Number(process.env.PG_SIMULATOR_PORT),
+    apiBase: base,
+    tossSecretKey: config.TOSS_SECRET_KEY,
+    portoneApiSecret: config.PORTONE_API_SECRET,
+    portoneWebhookSecret: config.PORTONE_WEBHOOK_SECRET,
+    builtinWebhookSecret: config.PG_WEBHOOK_SECRET,
+  });
   const server = createGateway(routes, serveDocs);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
@@ -46,6 +55,8 @@ Concert ticketing API on ${base}
   demo:     ${demo}
   token:    curl -s -X POST ${base}/dev/token -H 'content-type: application/json' -d '{"sub":"fan-1"}'
             (add "admin": true for an administrator)
+  gateways: simulator ${simulator.url} (Toss /toss, PortOne /portone, built-in /builtin;
+            checkout pages /checkout/toss, /checkout/portone, /builtin/checkout; faults /_sim/faults)
   sweeper every ${config.SWEEP_INTERVAL_SECONDS}s; webhook secret ${config.PG_WEBHOOK_SECRET === 'local-webhook-secret' ? '"local-webhook-secret"' : '(from PG_WEBHOOK_SECRET)'}
 Press Ctrl-C to stop (PostgreSQL stops cleanly; data stays in .data/, reset with npm run reset-local).
 `);
@@ -58,6 +69,7 @@ Press Ctrl-C to stop (PostgreSQL stops cleanly; data stays in .data/, reset with
     server.closeAllConnections();
     server.close();
     await background.stop();
+    await simulator.close();
     await sql.end({ timeout: 5 });
     await postgres?.stop();
     process.exit(0);
