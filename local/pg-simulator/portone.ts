@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import {
+  escapeHtml,
   redirect,
   registerSimHandler,
   type SimContext,
@@ -310,7 +311,7 @@ function openWindow(req: SimRequest, res: ServerResponse, ctx: SimContext) {
     return sendHtml(
       res,
       409,
-      page('Already paid', `<p>Payment <code>${esc(paymentId)}</code> has been paid already.</p>`),
+      page('Already paid', `<p>Payment <code>${escapeHtml(paymentId)}</code> has been paid already.</p>`),
     );
   const now = new Date().toISOString();
   const extra: PortOneExtra = {
@@ -343,13 +344,13 @@ function openWindow(req: SimRequest, res: ServerResponse, ctx: SimContext) {
       'PortOne payment (simulator)',
       `<p>This page stands in for PortOne's payment window. No money moves.</p>
 <dl>
-  <dt>Order</dt><dd>${esc(payment.orderName)}</dd>
-  <dt>Amount</dt><dd>${esc(won)} 원 (KRW)</dd>
-  <dt>Payment id</dt><dd><code>${esc(paymentId)}</code></dd>
+  <dt>Order</dt><dd>${escapeHtml(payment.orderName)}</dd>
+  <dt>Amount</dt><dd>${escapeHtml(won)} 원 (KRW)</dd>
+  <dt>Payment id</dt><dd><code>${escapeHtml(paymentId)}</code></dd>
 </dl>
 <form method="post" action="/checkout/portone">
-  <input type="hidden" name="paymentId" value="${esc(paymentId)}">
-  <button type="submit" name="decision" value="approve">Pay ${esc(won)} 원</button>
+  <input type="hidden" name="paymentId" value="${escapeHtml(paymentId)}">
+  <button type="submit" name="decision" value="approve">Pay ${escapeHtml(won)} 원</button>
   <button type="submit" name="decision" value="decline">Decline the card</button>
 </form>`,
     ),
@@ -399,23 +400,17 @@ function page(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
+<title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
 dt{font-weight:600}button{font-size:1rem;padding:.6rem 1rem;margin:.5rem .5rem 0 0}</style>
 </head>
 <body>
 <main>
-<h1>${esc(title)}</h1>
+<h1>${escapeHtml(title)}</h1>
 ${body}
 </main>
 </body>
 </html>`;
 }
 
-const list = (items: string[]) => `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`;
-
-const esc = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
+const list = (items: string[]) => `<ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`;
