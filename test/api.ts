@@ -58,7 +58,8 @@ export async function createTestApi(env: Record<string, string> = {}) {
     PG_WEBHOOK_SECRET: secrets.builtinWebhookSecret,
     TOSS_API_BASE: `${simulator.url}/toss`,
     TOSS_SECRET_KEY: secrets.tossSecretKey,
-    PORTONE_API_BASE: `${simulator.url}/portone`,
+    // PortOne's SDK takes an origin: the simulator serves PortOne's paths at its root
+    PORTONE_API_BASE: simulator.url,
     PORTONE_API_SECRET: secrets.portoneApiSecret,
     PORTONE_WEBHOOK_SECRET: secrets.portoneWebhookSecret,
     BUILTIN_PG_API_BASE: `${simulator.url}/builtin`,

@@ -10,7 +10,8 @@ import { FAULT_MODES, type FaultMode, type SimProvider, SimulatorState } from '.
  * tests start one per file. Faults are switched on per payment through `/_sim/faults`.
  *
  *   /toss/v1/…        Toss Payments API v1            (toss.ts)
- *   /portone/…        PortOne V2 REST API             (portone.ts)
+ *   /payments/…       PortOne V2 REST API, at the root (portone.ts): its SDK resolves its paths
+ *                     against an origin, so PORTONE_API_BASE is the simulator's origin
  *   /builtin/…        the built-in gateway's refunds  (builtin.ts)
  *   /checkout/…       the payment windows             (each module)
  *   /_sim/…           control: faults, counts, payments, reset
