@@ -189,6 +189,111 @@ describe('toss: window → redirect → confirm', () => {
   });
 });
 
+/** The buyer pays in PortOne's window (the simulator's page): PortOne sends its webhook and redirects. */
+async function payInPortOneWindow(checkout: Record<string, unknown>, decision = 'approve') {
+  const query = new URLSearchParams({
+    ...(Object.fromEntries(Object.entries(checkout).map(([k, v]) => [k, String(v)])) as Record<
+      string,
+      string
+    >),
+    redirectUrl: 'https://app.test/done',
+  });
+  const opened = await fetch(`${api.simulator.url}/checkout/portone?${query}`);
+  expect(opened.status).toBe(200);
+  const res = await fetch(`${api.simulator.url}/checkout/portone`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ paymentId: String(checkout.paymentId), decision }).toString(),
+    redirect: 'manual',
+  });
+  return new URL(res.headers.get('location')!);
+}
+
+describe('portone: window → webhook → fetch', () => {
+  it('gives the checkout data for PortOne.requestPayment and books on its (verified, fetched) webhook', async () => {
+    const { orderId, payment } = await startPayment('portone');
+    expect(payment.checkout).toEqual({
+      storeId: expect.any(String),
+      channelKey: expect.any(String),
+      paymentId: expect.stringMatching(/^[A-Za-z0-9_-]{6,64}$/),
+      orderName: expect.stringContaining('(2 seats)'),
+      totalAmount: 30000,
+      currency: 'KRW',
+    });
+    const before = calls('portone fetch');
+
+    await payInPortOneWindow(payment.checkout);
+    await api.settle();
+
+    const order = (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
+    expect([order.status, order.payments[0].status]).toEqual(['paid', 'success']);
+    // the webhook named the payment; what was applied came from asking PortOne
+    expect(calls('portone fetch')).toBeGreaterThan(before);
+    // the confirm call after the redirect finds it applied and answers the order
+    const confirmed = await confirm(orderId, payment.id, {});
+    expect([confirmed.status, confirmed.body.status]).toEqual([200, 'paid']);
+  });
+
+  it('confirms before the webhook arrives, and the late webhook changes nothing', async () => {
+    const { orderId, payment } = await startPayment('portone');
+    fault(payment.checkout.paymentId, 'lateWebhook');
+    api.simulator.state.lateWebhookMs = 300;
+
+    await payInPortOneWindow(payment.checkout);
+    const confirmed = await confirm(orderId, payment.id, {});
+    await api.settle();
+
+    expect([confirmed.status, confirmed.body.status]).toEqual([200, 'paid']);
+    const events =
+      await api.sql`select outcome from webhook_events where payment_id = ${payment.id} order by id`;
+    expect(events.map((e) => e.outcome)).toEqual(['paid']);
+  });
+
+  it('refuses a webhook with a bad signature (401) and queues nothing', async () => {
+    const body = JSON.stringify({
+      type: 'Transaction.Paid',
+      timestamp: new Date().toISOString(),
+      data: { paymentId: 'pay_x', storeId: 's', transactionId: 't' },
+    });
+    const res = await api.request('POST', '/webhooks/pg/portone', {
+      rawBody: body,
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': 'msg_1',
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': 'v1,AAAA',
+      },
+    });
+    expect([res.status, res.body.code, api.queue.depth]).toEqual([401, 'INVALID_SIGNATURE', 0]);
+  });
+
+  it('answers 402 for a payment PortOne reports failed and puts the seats back', async () => {
+    const { orderId, payment } = await startPayment('portone');
+    await payInPortOneWindow(payment.checkout, 'decline');
+    fault(payment.checkout.paymentId, 'noWebhook');
+
+    const res = await confirm(orderId, payment.id, {});
+
+    expect([res.status, res.body.code]).toEqual([402, 'PAYMENT_DECLINED']);
+    expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
+  });
+
+  it('sends the refund of a cancelled PortOne order once', async () => {
+    const { orderId, payment } = await startPayment('portone');
+    await payInPortOneWindow(payment.checkout);
+    await api.settle();
+    fault(payment.checkout.paymentId, 'refundLosesAnswer');
+    const before = api.simulator.state.counts.refundsExecuted.portone ?? 0;
+
+    await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+    await api.settle();
+
+    const order = (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
+    expect([order.status, order.payments.at(-1).refundStatus]).toEqual(['refunded', 'sent']);
+    expect((api.simulator.state.counts.refundsExecuted.portone ?? 0) - before).toBe(1);
+  });
+});
+
 describe('refunds are executed', () => {
   async function paidTossOrder() {
     const { orderId, payment, seatIds } = await startPayment('toss');

@@ -9,5 +9,6 @@ process.env.DB_POOL_MAX ??= '10';
 process.env.PG_SIMULATOR_PORT ??= '3100';
 const simulator = `http://127.0.0.1:${process.env.PG_SIMULATOR_PORT}`;
 process.env.TOSS_API_BASE ??= `${simulator}/toss`;
-process.env.PORTONE_API_BASE ??= `${simulator}/portone`;
+// PortOne's SDK resolves its paths against the origin only, so its base has no path
+process.env.PORTONE_API_BASE ??= simulator;
 process.env.BUILTIN_PG_API_BASE ??= `${simulator}/builtin`;

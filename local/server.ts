@@ -55,7 +55,7 @@ Concert ticketing API on ${base}
   demo:     ${demo}
   token:    curl -s -X POST ${base}/dev/token -H 'content-type: application/json' -d '{"sub":"fan-1"}'
             (add "admin": true for an administrator)
-  gateways: simulator ${simulator.url} (Toss /toss, PortOne /portone, built-in /builtin;
+  gateways: simulator ${simulator.url} (Toss /toss, PortOne at its root, built-in /builtin;
             checkout pages /checkout/toss, /checkout/portone, /builtin/checkout; faults /_sim/faults)
   sweeper every ${config.SWEEP_INTERVAL_SECONDS}s; webhook secret ${config.PG_WEBHOOK_SECRET === 'local-webhook-secret' ? '"local-webhook-secret"' : '(from PG_WEBHOOK_SECRET)'}
 Press Ctrl-C to stop (PostgreSQL stops cleanly; data stays in .data/, reset with npm run reset-local).
