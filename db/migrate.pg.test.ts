@@ -29,6 +29,8 @@ describe('migrate', () => {
       '0003_idempotency_webhooks_outbox.sql',
       '0004_hold_seats_function.sql',
       '0005_one_home_per_rule.sql',
+      '0006_gateways_and_refunds.sql',
+      '0007_schedule_cancellation.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

@@ -77,6 +77,8 @@ export interface LockedOrder {
   cancelReason: CancelReason | null;
   totalAmount: string;
   lapsed: boolean;
+  /** Not settled yet (`order_is_open`): unpaid or paid, neither cancelled nor refunded. */
+  open: boolean;
   scheduleStarted: boolean;
   scheduleStatus: ScheduleStatus;
   /** Seats of the schedule may be sold now (`schedule_on_sale`: open, not started, concert active). */
@@ -87,7 +89,7 @@ export interface LockedOrder {
 export async function lockOrder(tx: Tx, orderId: number): Promise<LockedOrder | undefined> {
   const [row] = await tx<LockedOrder[]>`
     select o.id, o.user_id as "userId", o.schedule_id as "scheduleId", o.status, o.cancel_reason as "cancelReason",
-           o.total_amount::text as "totalAmount", order_hold_lapsed(o) as lapsed,
+           o.total_amount::text as "totalAmount", order_hold_lapsed(o) as lapsed, order_is_open(o) as open,
            s.start_at <= now() as "scheduleStarted", s.status as "scheduleStatus",
            schedule_on_sale(s, c) as "scheduleOnSale"
     from orders o join schedules s on s.id = o.schedule_id join concerts c on c.id = s.concert_id
@@ -95,6 +97,31 @@ export async function lockOrder(tx: Tx, orderId: number): Promise<LockedOrder | 
     for update of o
   `;
   return row;
+}
+
+/**
+ * The next `limit` open orders of cancelled schedules after `afterId`, by id: a batch of the
+ * schedule cancellation job. Each schedule's orders are read through its own index range (the
+ * lateral join), so the plan stays a handful of index look-ups however many orders there are.
+ */
+export async function openOrdersOfCancelledSchedules(
+  db: Db,
+  afterId: number,
+  limit: number,
+): Promise<number[]> {
+  const rows = await db<{ id: number }[]>`
+    select o.id
+    from schedules s
+    cross join lateral (
+      select o.id from orders o
+      where o.schedule_id = s.id and order_is_open(o) and o.id > ${afterId}
+      order by o.id limit ${limit}
+    ) o
+    where s.status = 'cancelled'
+    order by o.id
+    limit ${limit}
+  `;
+  return rows.map((r) => r.id);
 }
 
 export async function orderOwner(db: Db, orderId: number): Promise<{ userId: number | null } | undefined> {

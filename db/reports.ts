@@ -20,6 +20,29 @@ export async function scheduleReport(db: Db, scheduleId: number) {
   return row;
 }
 
+export interface CancellationProgress {
+  ordersLeft: number;
+  refundsRequested: number;
+  refundsSent: number;
+  refundsFailed: number;
+}
+
+/**
+ * How far a cancelled schedule's settling has got: its orders not settled yet, and its refunds by
+ * where the money is (every refund of its orders, those from before the cancel included).
+ */
+export async function cancellationProgress(db: Db, scheduleId: number): Promise<CancellationProgress> {
+  const [row] = await db<CancellationProgress[]>`
+    select (select count(*) from orders o where o.schedule_id = ${scheduleId} and order_is_open(o))::int as "ordersLeft",
+           count(*) filter (where p.refund_status = 'requested')::int as "refundsRequested",
+           count(*) filter (where p.refund_status = 'sent')::int as "refundsSent",
+           count(*) filter (where p.refund_status = 'failed')::int as "refundsFailed"
+    from orders o join payments p on p.order_id = o.id and p.status = 'refund'
+    where o.schedule_id = ${scheduleId}
+  `;
+  return row!;
+}
+
 /**
  * Tickets sold and revenue by genre or artist, for performances starting in [from, to).
  * A ticket is a booked item of a paid order; refunded items are not sales.

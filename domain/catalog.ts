@@ -1,5 +1,6 @@
 import * as catalog from '../db/catalog';
 import { type Db, inTx } from '../db/client';
+import * as reports from '../db/reports';
 import * as seats from '../db/seats';
 import { AppError, notFound } from './errors';
 import { decodeCursor, encodeCursor } from './orders';
@@ -148,9 +149,15 @@ export async function createSchedule(db: Db, input: CreateScheduleInput) {
   });
 }
 
+/** A schedule as administrators see it; a cancelled one with how far settling its orders has got. */
 export async function adminSchedule(db: Db, id: number) {
   const schedule = await catalog.findSchedule(db, id);
   if (!schedule) throw notFound('Schedule', id);
   const { singleSeatRule, ...rest } = schedule;
-  return { ...rest, noSingleSeatGaps: singleSeatRule, seatCount: await catalog.scheduleSeatCount(db, id) };
+  return {
+    ...rest,
+    noSingleSeatGaps: singleSeatRule,
+    seatCount: await catalog.scheduleSeatCount(db, id),
+    ...(rest.status === 'cancelled' ? { cancellation: await reports.cancellationProgress(db, id) } : {}),
+  };
 }

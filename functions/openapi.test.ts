@@ -21,9 +21,15 @@ describe('GET /openapi.json', () => {
       const op = doc.paths[route.path]?.[route.method.toLowerCase()];
       expect(op, `${route.method} ${route.path}`).toBeDefined();
       expect(Object.keys(op!.responses)).toContain(String(route.status));
+      for (const status of Object.keys(route.otherStatuses ?? {}))
+        expect(op!.responses).toHaveProperty(status);
       expect((op!.security ?? []).length > 0).toBe(route.auth === 'customer' || route.auth === 'admin');
     }
     expect(doc.paths['/dev/token']).toBeUndefined();
+    // a cancel is accepted and finished in the background: 202, with the same body and its progress
+    expect(doc.paths['/admin/schedules/{id}']!.patch!.responses['202']).toMatchObject({
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/AdminSchedule' } } },
+    });
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['Order', 'Problem', 'SeatMap', 'CreateOrder', 'PaymentWebhookEvent']),
     );

@@ -194,6 +194,12 @@ function operation(name: string, route: RouteDef) {
         description: 'Success',
         content: { 'application/json': { schema: toSchema(route.response) } },
       },
+      ...Object.fromEntries(
+        Object.entries(route.otherStatuses ?? {}).map(([status, description]) => [
+          status,
+          { description, content: { 'application/json': { schema: toSchema(route.response) } } },
+        ]),
+      ),
       400: problem('Malformed or invalid input'),
       ...(secured
         ? { 401: problem('Missing or invalid token'), 404: problem('Not found (or not yours)') }

@@ -40,7 +40,13 @@ export interface RouteDef {
   verifiesBody?: boolean;
   /** Honours the Idempotency-Key header. */
   idempotent?: boolean;
+  /** The success status. */
   status: number;
+  /**
+   * Other success statuses the handler may choose (`WithStatus`), each with when it is sent; the
+   * body has the same `response` schema. The OpenAPI document lists them.
+   */
+  otherStatuses?: Readonly<Record<number, string>>;
   response: z.ZodMiniType;
 }
 
@@ -271,10 +277,13 @@ export const routes = {
     auth: 'admin',
     handler: admin('updateSchedule'),
     needs: ['database'],
-    summary: 'Open, close or cancel sales (cancelling refunds paid orders)',
+    summary: 'Open, close or cancel sales (cancelling refunds paid orders, in the background)',
     params: s.IdParams,
     body: s.UpdateScheduleBody,
     status: 200,
+    otherStatuses: {
+      202: 'Cancelled: sales stop at once; a background job cancels the unpaid orders and refunds the paid ones. `cancellation` shows how far it has got; sending the cancel again answers the same way with the progress then.',
+    },
     response: s.AdminSchedule,
   },
   adminSeatMap: {

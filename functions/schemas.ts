@@ -411,6 +411,19 @@ export const CreateScheduleBody = doc(
   { id: 'CreateSchedule' },
 ) satisfies Parses<CreateScheduleInput>;
 export const UpdateScheduleBody = doc(z.strictObject({ status: ScheduleStatus }), { id: 'UpdateSchedule' });
+const CancellationProgress = doc(
+  z.object({
+    ordersLeft: int(),
+    refundsRequested: int(),
+    refundsSent: int(),
+    refundsFailed: int(),
+  }),
+  {
+    id: 'CancellationProgress',
+    description:
+      'How far cancelling the schedule has got: orders not yet cancelled or refunded, and the refunds of its orders by where the money is (requested: recorded, not yet accepted by the gateway; sent; failed: given up on, an operator acts)',
+  },
+);
 export const AdminSchedule = doc(
   z.object({
     id: Id,
@@ -420,6 +433,8 @@ export const AdminSchedule = doc(
     endAt: Timestamp,
     status: ScheduleStatus,
     seatCount: int(),
+    /** Only on a cancelled schedule. */
+    cancellation: z.optional(CancellationProgress),
   }),
   { id: 'AdminSchedule' },
 );

@@ -4,7 +4,7 @@ import { notFound } from '../../domain/errors';
 import { changeScheduleStatus } from '../../domain/schedules';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';
-import { RawJson } from './responses';
+import { RawJson, WithStatus } from './responses';
 
 export const createConcert = httpHandler(routes.createConcert, ({ db, body }) =>
   catalog.createConcert(db, body),
@@ -20,9 +20,11 @@ export const createSchedule = httpHandler(routes.createSchedule, ({ db, body }) 
   catalog.createSchedule(db, body),
 );
 
-export const updateSchedule = httpHandler(routes.updateSchedule, ({ db, params, body }) =>
-  changeScheduleStatus(db, params.id, body.status),
-);
+export const updateSchedule = httpHandler(routes.updateSchedule, async ({ db, params, body }) => {
+  const schedule = await changeScheduleStatus(db, params.id, body.status);
+  // a cancel is accepted, not done: its orders are settled in the background
+  return body.status === 'cancelled' ? new WithStatus(202, schedule) : schedule;
+});
 
 export const seatMap = httpHandler(
   routes.adminSeatMap,

@@ -18,7 +18,7 @@ import { compression } from './middleware/compression';
 import { idempotencyKey, respondOnce } from './middleware/idempotency';
 import { parseRequest } from './middleware/parse-request';
 import { problemDetails } from './middleware/problem-details';
-import { json } from './responses';
+import { json, success } from './responses';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -72,6 +72,7 @@ export function httpHandler<R extends RouteDef>(route: R, fn: (request: HttpRequ
       } as HttpRequest<R>;
       const key = route.idempotent ? idempotencyKey(event) : undefined;
       if (key && caller) return respondOnce(route, key, caller, request, fn);
-      return json(route.status, (await fn(request)) ?? null);
+      const { status, body } = success(route, await fn(request));
+      return json(status, body);
     });
 }

@@ -1,9 +1,30 @@
 import type { AppError } from '../../domain/errors';
+import type { RouteDef } from '../routes';
 import type { HttpResult } from './middleware';
 
 /** A body that is JSON text already (built by PostgreSQL): sent as is, never parsed. */
 export class RawJson {
   constructor(readonly text: string) {}
+}
+
+/** A success answered with another status than the route's `status`: one its `otherStatuses` declares. */
+export class WithStatus {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {}
+}
+
+/** The status and body of what a route's handler returned. */
+export function success(route: RouteDef, result: unknown): { status: number; body: unknown } {
+  if (!(result instanceof WithStatus)) return { status: route.status, body: result ?? null };
+  // a status the OpenAPI document does not promise is a bug of ours, never something to send
+  if (!route.otherStatuses?.[result.status]) {
+    throw new Error(
+      `${route.method} ${route.path} answered ${result.status}, which its route does not declare`,
+    );
+  }
+  return { status: result.status, body: result.body ?? null };
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {

@@ -5,7 +5,7 @@ import { AppError } from '../../../domain/errors';
 import type { Caller } from '../../../domain/orders';
 import type { RouteDef } from '../../routes';
 import type { HttpEvent, HttpRequest, HttpResult } from '../middleware';
-import { json } from '../responses';
+import { json, success } from '../responses';
 import { header } from './parse-request';
 
 /** The Idempotency-Key header, if the caller sent one (any string of 1 to 200 characters). */
@@ -51,7 +51,8 @@ export async function respondOnce<R extends RouteDef>(
       }
       return claim.response;
     }
-    const response = { status: route.status, body: toJson(await fn({ ...request, db: tx })) };
+    const answer = success(route, await fn({ ...request, db: tx }));
+    const response = { status: answer.status, body: toJson(answer.body) };
     await storeIdempotentResponse(tx, caller.id, key, response);
     return response;
   });
