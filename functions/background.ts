@@ -78,6 +78,17 @@ export const background = {
     reservedConcurrency: 1,
     alarmOnErrors: 'The sweeper failed: lapsed holds are not being tidied',
   },
+  scheduleCanceller: {
+    handler: handlersIn('schedule-canceller')('handler'),
+    summary: 'Cancels the unpaid orders and refunds the paid ones of cancelled schedules',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    needs: ['database'],
+    // a run stops taking orders 20 s before this (STOP_WITH_MS_LEFT): about 40 s of work a minute
+    timeoutSeconds: 60,
+    reservedConcurrency: 1,
+    alarmOnErrors:
+      'The schedule canceller failed: a cancelled show still has orders it could not cancel or refund',
+  },
   outboxRelay: {
     handler: handlersIn('outbox-relay')('handler'),
     summary: 'Publishes outbox rows to the domain event bus',

@@ -20,6 +20,7 @@ export interface BackgroundModules {
   'payment-processor': typeof import('./payment-processor');
   'refund-worker': typeof import('./refund-worker');
   sweeper: typeof import('./sweeper');
+  'schedule-canceller': typeof import('./schedule-canceller');
   'outbox-relay': typeof import('./outbox-relay');
   migrate: typeof import('./migrate');
 }

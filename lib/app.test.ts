@@ -145,21 +145,34 @@ describe('both environments', () => {
     });
   });
 
-  it('invoke the sweeper and the relay every minute, and migrate on deploy', () => {
+  it('invoke the sweeper, the schedule canceller and the relay every minute, and migrate on deploy', () => {
     const schedules = Object.values(dev.api.findResources('AWS::Scheduler::Schedule') as Resources);
-    expect(schedules.map((s) => s.Properties.ScheduleExpression)).toEqual([
-      'rate(1 minute)',
-      'rate(1 minute)',
-    ]);
-    const targets = schedules.map((s) => JSON.stringify(s.Properties.Target.Arn));
-    expect(targets.some((t) => t.includes(functionByName(dev.api, 'sweeper').id))).toBe(true);
+    const scheduled = backgroundEntries.filter(([, d]) => d.trigger.kind === 'schedule');
+    expect(scheduled.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['sweeper', 'scheduleCanceller', 'outboxRelay']),
+    );
+    expect(schedules).toHaveLength(scheduled.length);
+    for (const [name] of scheduled) {
+      const fn = functionByName(dev.api, name);
+      const its = schedules.filter((s) => JSON.stringify(s.Properties.Target.Arn).includes(fn.id));
+      expect([name, its.map((s) => s.Properties.ScheduleExpression)]).toEqual([name, ['rate(1 minute)']]);
+    }
     dev.api.resourceCountIs('Custom::Trigger', 1);
   });
 
-  it('alarm on DLQ depth, API 5xx rate, p99 latency and sweeper errors', () => {
+  it('alarm on DLQ depth, API 5xx rate, p99 latency and the errors of the sweeper and the schedule canceller', () => {
     const alarms = Object.values(dev.api.findResources('AWS::CloudWatch::Alarm') as Resources);
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(5);
     expect(alarms.every((a) => a.Properties.AlarmActions?.length === 1)).toBe(true);
+    const canceller = functionByName(dev.api, 'scheduleCanceller');
+    expect(
+      alarms.some(
+        (a) =>
+          a.Properties.MetricName === 'Errors' &&
+          JSON.stringify(a.Properties.Dimensions).includes(canceller.id) &&
+          a.Properties.Threshold === 1,
+      ),
+    ).toBe(true);
   });
 
   it('throttle the API stage and write access logs', () => {

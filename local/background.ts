@@ -2,6 +2,7 @@ import type { Sql } from '../db/client';
 import type { Config } from '../domain/config';
 import { relayOutbox } from '../domain/outbox-relay';
 import type { DomainEvent, EventPublisher } from '../domain/ports';
+import { settleCancelledSchedules } from '../domain/schedules';
 import { sweep } from '../domain/sweeper';
 import { useEventPublisher, usePaymentQueue } from '../functions/adapters/ports';
 import { handler as processPayments } from '../functions/payment-processor';
@@ -18,8 +19,8 @@ export class LoggingPublisher implements EventPublisher {
 }
 
 /**
- * What AWS runs for us, locally: the sweeper schedule, the payment-event queue + processor, the
- * outbox relay onto a bus whose rule feeds the refund queue + worker.
+ * What AWS runs for us, locally: the sweeper and schedule canceller schedules, the payment-event
+ * queue + processor, the outbox relay onto a bus whose rule feeds the refund queue + worker.
  */
 export function startBackgroundWork(sql: Sql, config: Config) {
   const queue = new LocalQueue(processPayments as never);
@@ -41,6 +42,24 @@ export function startBackgroundWork(sql: Sql, config: Config) {
     }
   }, config.SWEEP_INTERVAL_SECONDS * 1000);
 
+  // every 2 s rather than AWS's minute, so that a cancel tried locally is settled at once; one run
+  // at a time, as reserved concurrency 1 makes it in AWS
+  let cancelling = false;
+  const canceller = setInterval(async () => {
+    if (cancelling) return;
+    cancelling = true;
+    try {
+      const r = await settleCancelledSchedules(sql);
+      if (r.ordersCancelled || r.ordersRefunded)
+        console.log(`[canceller] cancelled ${r.ordersCancelled} orders, refunded ${r.ordersRefunded}`);
+      for (const f of r.failed) console.error(`[canceller] order ${f.orderId} failed: ${f.error}`);
+    } catch (error) {
+      console.error('[canceller] failed', error);
+    } finally {
+      cancelling = false;
+    }
+  }, 2000);
+
   const relay = setInterval(async () => {
     try {
       await relayOutbox(sql, bus);
@@ -53,6 +72,7 @@ export function startBackgroundWork(sql: Sql, config: Config) {
     queue,
     stop: async () => {
       clearInterval(sweeper);
+      clearInterval(canceller);
       clearInterval(relay);
       await queue.stop();
       await refundQueue.stop();
