@@ -64,7 +64,7 @@ registerSimHandler(async (req, res, ctx) => {
     sendJson(res, 500, { code: 'INTERNAL_ERROR', message: 'simulated failure' });
     return true;
   }
-  if (!payment || payment.provider !== 'builtin') {
+  if (payment?.provider !== 'builtin') {
     sendJson(res, 404, { code: 'PAYMENT_NOT_FOUND', message: `No payment ${ref}` });
     return true;
   }
