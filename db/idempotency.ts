@@ -1,4 +1,4 @@
-import type { Tx } from './client';
+import type { Db, Tx } from './client';
 
 export interface StoredResponse {
   status: number;
@@ -46,6 +46,30 @@ export async function storeIdempotentResponse(
     set response_status = ${response.status}, response_body = ${tx.json(response.body as never)}
     where user_id = ${userId} and key = ${key}
   `;
+}
+
+/** Forgets an unanswered claim (its request failed), so that a retry with the key runs again. */
+export async function releaseIdempotencyKey(db: Db, userId: number, key: string): Promise<void> {
+  await db`delete from idempotency_keys where user_id = ${userId} and key = ${key} and response_status = 0`;
+}
+
+/**
+ * Takes over a claim left unanswered for `seconds` (its request crashed or timed out mid-way: longer
+ * than any function may run), so the key does not answer "in progress" for the rest of the day.
+ */
+export async function takeOverStaleClaim(
+  db: Db,
+  userId: number,
+  key: string,
+  seconds: number,
+): Promise<boolean> {
+  const rows = await db`
+    update idempotency_keys set created_at = now()
+    where user_id = ${userId} and key = ${key} and response_status = 0
+      and created_at < now() - make_interval(secs => ${seconds})
+    returning 1
+  `;
+  return rows.length > 0;
 }
 
 /** Keys are kept a day, like Stripe's: long enough for any client retry. */

@@ -31,6 +31,7 @@ describe('migrate', () => {
       '0005_one_home_per_rule.sql',
       '0006_gateways_and_refunds.sql',
       '0007_schedule_cancellation.sql',
+      '0008_paid_by_and_gateway_checks.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

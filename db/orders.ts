@@ -76,6 +76,8 @@ export interface LockedOrder {
   status: OrderStatus;
   cancelReason: CancelReason | null;
   totalAmount: string;
+  /** The payment that booked the tickets, once paid. */
+  paidBy: number | null;
   lapsed: boolean;
   /** Not settled yet (`order_is_open`): unpaid or paid, neither cancelled nor refunded. */
   open: boolean;
@@ -89,7 +91,8 @@ export interface LockedOrder {
 export async function lockOrder(tx: Tx, orderId: number): Promise<LockedOrder | undefined> {
   const [row] = await tx<LockedOrder[]>`
     select o.id, o.user_id as "userId", o.schedule_id as "scheduleId", o.status, o.cancel_reason as "cancelReason",
-           o.total_amount::text as "totalAmount", order_hold_lapsed(o) as lapsed, order_is_open(o) as open,
+           o.total_amount::text as "totalAmount", o.paid_by as "paidBy", order_hold_lapsed(o) as lapsed,
+           order_is_open(o) as open,
            s.start_at <= now() as "scheduleStarted", s.status as "scheduleStatus",
            schedule_on_sale(s, c) as "scheduleOnSale"
     from orders o join schedules s on s.id = o.schedule_id join concerts c on c.id = s.concert_id
@@ -193,11 +196,17 @@ export async function setItemsStatus(
 export async function setOrderState(
   tx: Tx,
   orderId: number,
-  state: { status: OrderStatus; holdExpiresAt?: Date | null; cancelReason?: CancelReason | null },
+  state: {
+    status: OrderStatus;
+    holdExpiresAt?: Date | null;
+    cancelReason?: CancelReason | null;
+    paidBy?: number;
+  },
 ): Promise<void> {
   await tx`
     update orders set
       status = ${state.status},
+      paid_by = coalesce(${state.paidBy ?? null}::bigint, paid_by),
       hold_expires_at = ${state.holdExpiresAt === undefined ? tx`hold_expires_at` : tx`${state.holdExpiresAt}`},
       cancel_reason = ${state.cancelReason === undefined ? tx`cancel_reason` : tx`${state.cancelReason}`},
       total_amount = coalesce((select sum(price) from order_items where order_id = ${orderId} and status <> 'cancelled'), 0),

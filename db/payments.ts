@@ -214,6 +214,44 @@ export async function refundedAmount(tx: Tx, paymentId: number): Promise<string>
   return row!.amount;
 }
 
+/**
+ * Toss and PortOne attempts closed here without the gateway's word (no event of theirs was ever
+ * applied), at least `afterSeconds` ago and not checked yet: the gateway may have taken money anyway.
+ */
+export async function closedUncheckedAttempts(
+  db: Db,
+  limit: number,
+  afterSeconds = 120,
+): Promise<PaymentRow[]> {
+  return db<PaymentRow[]>`
+    select ${columns(db)} from payments p
+    where p.status = 'fail' and p.provider in ('toss', 'portone') and p.gateway_checked_at is null
+      and p.updated_at < now() - make_interval(secs => ${afterSeconds})
+      and not exists (select 1 from webhook_events w where w.payment_id = p.id and w.provider = p.provider)
+    order by p.updated_at limit ${limit}
+  `;
+}
+
+export async function markGatewayChecked(db: Db, paymentId: number): Promise<void> {
+  await db`update payments set gateway_checked_at = now() where id = ${paymentId}`;
+}
+
+/** Refunds of this payment given up on, oldest first. */
+export async function failedRefunds(tx: Tx, paymentId: number): Promise<{ id: number; amount: string }[]> {
+  return tx<{ id: number; amount: string }[]>`
+    select id, amount::text from payments where refund_of = ${paymentId} and refund_status = 'failed' order by id for update
+  `;
+}
+
+/** A failed refund the gateway reports made after all (by an operator at the gateway): sent. */
+export async function settleFailedRefundAtGateway(tx: Tx, refundId: number): Promise<void> {
+  await tx`
+    update payments set refund_status = 'sent', refund_sent_at = now(),
+      refund_error = concat_ws('; ', refund_error, 'made at the gateway'), updated_at = now()
+    where id = ${refundId} and refund_status = 'failed'
+  `;
+}
+
 /** Whether any money of this payment has been recorded as owed back. */
 export async function hasRefunds(tx: Tx, paymentId: number): Promise<boolean> {
   const [row] = await tx<{ refunded: boolean }[]>`

@@ -78,7 +78,12 @@ export async function confirmPayment(
     }
   }
   const view = async () => (await orders.findOrderView(db, orderId))!;
-  if (payment.status === 'success') return view();
+  if (payment.status === 'success') {
+    // applied already (the webhook came first, or a repeated confirm): the same answer again
+    const order = await view();
+    if (order.status === 'paid' || order.status === 'refunded') return order;
+    throw noTicket(order);
+  }
   if (payment.provider === 'toss') {
     // capturing now would take money for seats this order no longer holds
     if (payment.status === 'fail') throw new AppError('ORDER_NOT_PAYABLE', 'This payment attempt was closed');
@@ -116,20 +121,33 @@ export async function confirmPayment(
       throw declined(error.gatewayCode, error.message);
     }
     if (error.kind === 'unavailable') {
+      // Toss may have captured a call whose answer never came: a retry finds it (ALREADY_PROCESSED),
+      // the webhook applies it, and the closing check (checkClosedAttempts) asks if neither happens
       throw new AppError(
         'GATEWAY_UNAVAILABLE',
-        `The payment gateway did not answer; nothing was changed. Try again.`,
+        'The payment gateway did not answer in time. Try again: the payment is applied once.',
         {
           gatewayCode: error.gatewayCode,
         },
       );
     }
-    throw new AppError('GATEWAY_REJECTED', `The payment gateway refused the request: ${error.message}`, {
-      gatewayCode: error.gatewayCode,
-    });
+    // our keys or our request: a fault of ours (502); anything else the client's paymentKey or a
+    // payment the gateway does not have (not paid yet, a window that expired): a 4xx, nothing changed
+    if (OUR_FAULT.has(error.gatewayCode)) {
+      throw new AppError('GATEWAY_REJECTED', `The payment gateway refused our request: ${error.message}`, {
+        gatewayCode: error.gatewayCode,
+      });
+    }
+    throw new AppError(
+      'PAYMENT_NOT_CONFIRMED',
+      `The payment gateway did not confirm this payment: ${error.message}`,
+      {
+        gatewayCode: error.gatewayCode,
+      },
+    );
   }
 
-  await applyGatewayPayment(db, payment.provider, reported, limits);
+  const outcome = await applyGatewayPayment(db, payment.provider, reported, limits);
   const order = await view();
   const now = (await payments.paymentOfOrder(db, orderId, paymentId))!;
   if (now.status === 'success' && order.status === 'paid') return order;
@@ -141,15 +159,69 @@ export async function confirmPayment(
       'The gateway has not completed this payment yet; it is applied when it does',
     );
   }
-  // paid, but no ticket could be issued for it (the hold lapsed and the seats are gone): refunded
-  throw new AppError(
-    'ORDER_EXPIRED',
-    'The hold lapsed before the payment completed; the charge is being refunded',
-    {
-      order,
-    },
-  );
+  if (outcome === 'amount_mismatch') {
+    throw new AppError(
+      'AMOUNT_MISMATCH',
+      `The gateway charged ${reported.amount} ${reported.currency ?? 'KRW'}, not ${payment.amount} KRW; that charge is being refunded`,
+      { order },
+    );
+  }
+  throw noTicket(order);
 }
+
+/** Paid, but no ticket can be issued for it (the hold lapsed and the seats are gone, the order was cancelled meanwhile): the charge is refunded. */
+const noTicket = (order: orders.OrderView) =>
+  new AppError(
+    'ORDER_EXPIRED',
+    'No ticket can be issued for this payment (the hold lapsed or the order was cancelled); the charge is being refunded',
+    { order },
+  );
+
+/** Gateway codes that mean our credentials or configuration are wrong (Toss, PortOne). */
+const OUR_FAULT = new Set([
+  'UNAUTHORIZED_KEY',
+  'INVALID_API_KEY',
+  'INCORRECT_BASIC_AUTH_FORMAT',
+  'FORBIDDEN_REQUEST',
+  'INVALID_AMOUNT',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+]);
 
 const declined = (gatewayCode: string, message: string) =>
   new AppError('PAYMENT_DECLINED', `The payment was declined: ${message}`, { gatewayCode });
+
+/**
+ * Asks the gateway about Toss and PortOne attempts we closed without its word — the hold expired
+ * while a confirm's answer was lost, another attempt superseded one the buyer still paid, a webhook
+ * never came. A paid one is applied like any late success (booked if the seats are still free,
+ * refunded otherwise), so no money stays with us unnoticed. Each attempt is asked once; one whose
+ * gateway does not answer now is asked again on the next run.
+ */
+export async function checkClosedAttempts(
+  db: Db,
+  gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
+  limits: Pick<BookingLimits, 'maxSeatsPerUser'> = bookingLimits(),
+  batchSize = 50,
+): Promise<{ checked: number; applied: number; unavailable: number }> {
+  const result = { checked: 0, applied: 0, unavailable: 0 };
+  for (const attempt of await payments.closedUncheckedAttempts(db, batchSize)) {
+    try {
+      const reported = await (await gatewayFor(attempt.provider)).fetch({
+        paymentRef: attempt.publicId,
+        pgTid: attempt.pgTid,
+      });
+      const outcome = await applyGatewayPayment(db, attempt.provider, reported, limits);
+      if (outcome !== 'pending' && outcome !== 'already_failed') result.applied++;
+    } catch (error) {
+      if (!(error instanceof GatewayError) || error.kind === 'unavailable') {
+        result.unavailable++;
+        continue;
+      }
+      // 'rejected': the gateway has no such payment (the buyer never paid): nothing moved
+    }
+    await payments.markGatewayChecked(db, attempt.id);
+    result.checked++;
+  }
+  return result;
+}

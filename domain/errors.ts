@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'AMOUNT_MISMATCH'
   | 'CONFIRM_NOT_SUPPORTED'
   | 'PAYMENT_PENDING'
+  | 'PAYMENT_NOT_CONFIRMED'
   | 'GATEWAY_REJECTED'
   | 'GATEWAY_UNAVAILABLE'
   | 'SERVICE_UNAVAILABLE'
@@ -66,6 +67,8 @@ const statusOf: Record<ErrorCode, number> = {
   AMOUNT_MISMATCH: 422,
   CONFIRM_NOT_SUPPORTED: 409,
   PAYMENT_PENDING: 409,
+  /** the gateway has no such payment to confirm (a made-up paymentKey, not paid yet, window expired) */
+  PAYMENT_NOT_CONFIRMED: 422,
   /** the gateway refused our request itself (a key, an unknown payment): not the customer's doing */
   GATEWAY_REJECTED: 502,
   /** the gateway did not answer, even after retries: nothing changed, try again */

@@ -166,6 +166,9 @@ async function lockOwnOrder(tx: Tx, caller: Caller, orderId: number): Promise<or
   return (await orders.lockOrder(tx, orderId))!;
 }
 
+/** Gateways that take KRW in whole won (no minor unit), as Toss and PortOne do. */
+const WHOLE_WON_ONLY: readonly Provider[] = ['toss', 'portone'];
+
 /**
  * Starts a payment: one open attempt per order (asking again with the same provider returns it),
  * amount = the order's total, seats reserved until the payment TTL after the first start.
@@ -191,6 +194,12 @@ export async function startPayment(
     }
     if (order.scheduleStarted || order.scheduleStatus === 'cancelled') {
       throw new AppError('ORDER_NOT_PAYABLE', 'This performance can no longer be paid for');
+    }
+    if (WHOLE_WON_ONLY.includes(provider) && toCents(order.totalAmount) % 100 !== 0) {
+      throw new AppError(
+        'ORDER_NOT_PAYABLE',
+        `${provider} takes whole won only; ${order.totalAmount} has a fraction: pay with card, kakao or naver`,
+      );
     }
     if (order.status === 'created') {
       // The deadline is counted once, from the first start: if a later start (another provider, a

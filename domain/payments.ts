@@ -22,6 +22,8 @@ export interface PaymentEvent {
   pgTid: string;
   /** Decimal string, as the PG reported it. */
   amount: string;
+  /** ISO 4217 when the PG reports one; anything but KRW is never accepted as payment. */
+  currency?: string;
   /** ISO 8601 timestamp. */
   occurredAt: string;
 }
@@ -86,6 +88,7 @@ export async function applyGatewayPayment(
   const payment = await payments.findByPublicId(db, reported.paymentRef);
   if (!payment) return 'unknown_payment';
   const base = {
+    ...(reported.currency ? { currency: reported.currency } : {}),
     paymentId: payment.id,
     pgTid: reported.pgTid ?? reported.paymentRef,
     occurredAt: reported.approvedAt ?? new Date().toISOString(),
@@ -173,8 +176,9 @@ async function applySuccess(
     await payments.addPaymentFlag(tx, payment.id, `after refund: ${event.eventId} reported ${event.amount}`);
     return 'already_refunded';
   }
-  const mismatch = `amount_mismatch: expected ${payment.amount}, received ${event.amount}`;
-  if (!sameAmount(event.amount, payment.amount)) {
+  const currency = event.currency ?? 'KRW';
+  const mismatch = `amount_mismatch: expected ${payment.amount}, received ${event.amount}${currency === 'KRW' ? '' : ` ${currency}`}`;
+  if (!sameAmount(event.amount, payment.amount) || currency !== 'KRW') {
     if (payment.status === 'success') {
       // the tickets were paid with the right amount; a contradicting event is for an operator
       await payments.flagPayment(tx, payment.id, mismatch);
@@ -278,7 +282,12 @@ async function book(
   await orders.setItemsStatus(tx, itemIds, 'booked');
   await seats.bookSeatsOfItems(tx, order.id, itemIds);
   await payments.failOpenPayments(tx, order.id, 'superseded', payment.id);
-  await orders.setOrderState(tx, order.id, { status: 'paid', holdExpiresAt: null, cancelReason: null });
+  await orders.setOrderState(tx, order.id, {
+    status: 'paid',
+    holdExpiresAt: null,
+    cancelReason: null,
+    paidBy: payment.id,
+  });
   await recordEvent(tx, 'order.paid', {
     orderId: order.id,
     paymentId: payment.id,
@@ -303,13 +312,20 @@ async function applyGatewayCancel(
   payment: payments.PaymentRow,
   event: PaymentEvent,
 ): Promise<Outcome> {
-  const asked = toCents(await payments.refundedAmount(tx, payment.id));
-  const extra = toCents(event.amount) - asked;
+  let extra = toCents(event.amount) - toCents(await payments.refundedAmount(tx, payment.id));
+  // Refunds we gave up on are what an operator makes at the gateway by hand: now they are made.
+  for (const failed of await payments.failedRefunds(tx, payment.id)) {
+    if (toCents(failed.amount) > extra) break;
+    await payments.settleFailedRefundAtGateway(tx, failed.id);
+    extra -= toCents(failed.amount);
+  }
   if (extra <= 0) return 'already_refunded';
   const amount = fromCents(extra);
   const fullyCancelled = toCents(event.amount) >= toCents(payment.amount);
   const booked = (await orders.itemsOfOrder(tx, order.id)).filter((i) => i.status === 'booked');
-  if (fullyCancelled && order.status === 'paid' && booked.length) {
+  // only the payment that booked the tickets can take them away: another one (a duplicate charge)
+  // is money without a ticket, whose cancellation only settles it
+  if (fullyCancelled && order.status === 'paid' && order.paidBy === payment.id && booked.length) {
     await cancelItems(tx, order, booked, 'gateway_cancelled', async () => [
       await recordGatewayRefund(tx, payment, amount),
     ]);

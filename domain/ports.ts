@@ -97,6 +97,8 @@ export interface GatewayPayment {
   status: 'pending' | 'paid' | 'failed' | 'cancelled';
   /** The payment's total, decimal string. */
   amount: string;
+  /** ISO 4217, when the gateway reports one (PortOne); everything here is sold in KRW. */
+  currency?: string;
   /** Everything cancelled at the gateway so far (ours and the merchant console's), decimal string. */
   cancelledAmount: string;
   /** ISO 8601, when paid. */

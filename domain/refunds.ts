@@ -45,8 +45,14 @@ export async function recordGatewayRefund(tx: Tx, of: payments.PaymentRow, amoun
   return payments.insertRefund(tx, of, amount, 'sent');
 }
 
-/** The same refund always sends the same key: the gateway executes it once however often it is sent. */
-export const refundIdempotencyKey = (refundId: number) => `refund-${refundId}`;
+/**
+ * The same refund always sends the same key: the gateway executes it once however often it is sent.
+ * The payment's random public id makes it unique beyond this database too (a test merchant shared by
+ * environments, a database restored or reset), where a bare row id would repeat within the
+ * gateway's key window.
+ */
+export const refundIdempotencyKey = (refund: { id: number; paymentRef: string }) =>
+  `refund-${refund.paymentRef}-${refund.id}`;
 
 /** How many times the worker asks the gateway (each ask already retried by the adapter) before giving up. */
 export const MAX_REFUND_ATTEMPTS = 5;
@@ -81,14 +87,16 @@ export async function sendRefund(
       pgTid: refund.pgTid,
       amount: refund.amount,
       reason: `Refund ${refund.id} of order ${refund.orderId}`,
-      idempotencyKey: refundIdempotencyKey(refund.id),
+      idempotencyKey: refundIdempotencyKey(refund),
       cancellableAmount: refund.cancellable,
     });
   } catch (error) {
     const message =
       error instanceof GatewayError ? `${error.kind} ${error.gatewayCode}: ${error.message}` : String(error);
-    const retry =
-      error instanceof GatewayError && error.kind === 'unavailable' && refund.attempts < maxAttempts;
+    // only the gateway's refusal is final: anything else (unavailable, a secret not readable now, a
+    // network error outside the adapter) is tried again until the attempts run out
+    const refused = error instanceof GatewayError && error.kind !== 'unavailable';
+    const retry = !refused && refund.attempts < maxAttempts;
     await inTx(db, async (tx) => {
       if (retry) return payments.settleRefund(tx, refund.id, { status: 'requested', error: message });
       if (await payments.settleRefund(tx, refund.id, { status: 'failed', error: message })) {

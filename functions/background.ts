@@ -89,6 +89,14 @@ export const background = {
     alarmOnErrors:
       'The schedule canceller failed: a cancelled show still has orders it could not cancel or refund',
   },
+  gatewayCheck: {
+    handler: handlersIn('gateway-check')('handler'),
+    summary: 'Asks Toss and PortOne about attempts closed without their word, and applies what they say',
+    trigger: { kind: 'schedule', everyMinutes: 5 },
+    needs: ['database', 'gatewaySecrets', 'internet'],
+    timeoutSeconds: 60,
+    reservedConcurrency: 1,
+  },
   outboxRelay: {
     handler: handlersIn('outbox-relay')('handler'),
     summary: 'Publishes outbox rows to the domain event bus',

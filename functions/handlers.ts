@@ -19,6 +19,7 @@ export interface RouteModules {
 export interface BackgroundModules {
   'payment-processor': typeof import('./payment-processor');
   'refund-worker': typeof import('./refund-worker');
+  'gateway-check': typeof import('./gateway-check');
   sweeper: typeof import('./sweeper');
   'schedule-canceller': typeof import('./schedule-canceller');
   'outbox-relay': typeof import('./outbox-relay');

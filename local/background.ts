@@ -1,9 +1,11 @@
 import type { Sql } from '../db/client';
+import { checkClosedAttempts } from '../domain/checkout';
 import type { Config } from '../domain/config';
 import { relayOutbox } from '../domain/outbox-relay';
 import type { DomainEvent, EventPublisher } from '../domain/ports';
 import { settleCancelledSchedules } from '../domain/schedules';
 import { sweep } from '../domain/sweeper';
+import { gatewayFor } from '../functions/adapters/gateways';
 import { useEventPublisher, usePaymentQueue } from '../functions/adapters/ports';
 import { handler as processPayments } from '../functions/payment-processor';
 import { handler as sendRefunds } from '../functions/refund-worker';
@@ -60,6 +62,16 @@ export function startBackgroundWork(sql: Sql, config: Config) {
     }
   }, 2000);
 
+  // AWS: every 5 minutes; locally every 30 s
+  const gatewayCheck = setInterval(async () => {
+    try {
+      const r = await checkClosedAttempts(sql, gatewayFor);
+      if (r.applied) console.log(`[gateway-check] applied ${r.applied} closed attempts the gateway reported`);
+    } catch (error) {
+      console.error('[gateway-check] failed', error);
+    }
+  }, 30_000);
+
   const relay = setInterval(async () => {
     try {
       await relayOutbox(sql, bus);
@@ -74,6 +86,7 @@ export function startBackgroundWork(sql: Sql, config: Config) {
       clearInterval(sweeper);
       clearInterval(canceller);
       clearInterval(relay);
+      clearInterval(gatewayCheck);
       await queue.stop();
       await refundQueue.stop();
     },

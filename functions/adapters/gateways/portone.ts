@@ -98,7 +98,20 @@ export function portoneGateway(options: PortOneOptions): PaymentGateway {
     async cancel(request) {
       const marker = keyMarker(request.idempotencyKey);
       const amount = won(request.amount);
-      const currentCancellableAmount = won(request.cancellableAmount);
+      /** This refund's cancellation if PortOne already made it (an earlier copy whose answer was lost). */
+      const alreadyDone = (payment: Payment) => {
+        for (const earlier of cancellationsOf(payment)) {
+          const cancelledAt = givenBackAt(earlier);
+          if (cancelledAt && 'reason' in earlier && earlier.reason.includes(marker)) return { cancelledAt };
+        }
+        return undefined;
+      };
+      const before = await readPayment(request.paymentRef);
+      const done = alreadyDone(before);
+      if (done) return done;
+      // PortOne's own balance, not ours: what it charged can differ from what we asked (a wrong
+      // amount), and other refunds of the payment may be executed but not yet recorded by us
+      const currentCancellableAmount = cancellableOf(before);
       try {
         const { cancellation } = await call(`cancel payment ${request.paymentRef}`, () =>
           client.cancelPayment({
@@ -117,16 +130,17 @@ export function portoneGateway(options: PortOneOptions): PaymentGateway {
           `${GATEWAY} did not cancel payment ${request.paymentRef} (cancellation ${status})`,
         );
       } catch (error) {
-        // Refused because the balance moved: by an earlier copy of this very cancel (its answer lost)?
         if (
           error instanceof GatewayError &&
           (error.gatewayCode === 'CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN' ||
             error.gatewayCode === 'PAYMENT_ALREADY_CANCELLED')
         ) {
-          for (const earlier of cancellationsOf(await readPayment(request.paymentRef))) {
-            const cancelledAt = givenBackAt(earlier);
-            if (cancelledAt && 'reason' in earlier && earlier.reason.includes(marker)) return { cancelledAt };
-          }
+          // Refused because the balance moved since we read it: by this very cancel (a copy still
+          // running), or by another refund of the payment at the same moment — then ask again later.
+          const after = alreadyDone(await readPayment(request.paymentRef));
+          if (after) return after;
+          if (error.gatewayCode === 'CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN')
+            throw new GatewayError('unavailable', error.gatewayCode, error.message);
         }
         throw error;
       }
@@ -134,9 +148,21 @@ export function portoneGateway(options: PortOneOptions): PaymentGateway {
   };
 }
 
+/** What PortOne would still give back (whole won). */
+function cancellableOf(payment: Payment): number | undefined {
+  if (!('amount' in payment) || !payment.amount) return undefined;
+  return payment.amount.total - payment.amount.cancelled;
+}
+
 /** PortOne's payment union in our terms. Amounts are integer won; ours are decimal strings. */
 function toGatewayPayment(paymentRef: string, payment: Payment): GatewayPayment {
-  const base = { paymentRef, cancelledAmount: '0.00', approvedAt: null } as const;
+  // the buyer's browser chose the currency in requestPayment: it is reported, never assumed
+  const base = {
+    paymentRef,
+    cancelledAmount: '0.00',
+    approvedAt: null,
+    ...('currency' in payment ? { currency: String(payment.currency) } : {}),
+  } as const;
   switch (payment.status) {
     case 'PAID':
       return {
