@@ -204,9 +204,9 @@ export class ApiStack extends Stack {
         environment: { PG_WEBHOOK_SECRET_ARN: data.webhookSecret.secretArn },
         grant: (fn) => data.webhookSecret.grantRead(fn),
       },
-      // whoever builds a gateway adapter (functions/adapters/gateways) reads its settings and keys
+      gatewaySettings: { environment: { ...config.gateways } },
       gatewaySecrets: {
-        environment: { GATEWAY_SECRETS_ARN: data.gatewaySecrets.secretArn, ...config.gateways },
+        environment: { GATEWAY_SECRETS_ARN: data.gatewaySecrets.secretArn },
         grant: (fn) => data.gatewaySecrets.grantRead(fn),
       },
       internet: { environment: {}, network: 'egress' },
