@@ -51,7 +51,7 @@ export const background = {
       maxBatchingWindowSeconds: 1,
       maxConcurrency: 5,
     },
-    needs: ['database', 'gatewaySecrets', 'internet'],
+    needs: ['database', 'gatewaySettings', 'gatewaySecrets', 'internet'],
     timeoutSeconds: 30,
     reservedConcurrency: 5,
   },
@@ -65,7 +65,8 @@ export const background = {
       maxBatchingWindowSeconds: 1,
       maxConcurrency: 2,
     },
-    needs: ['database', 'gatewaySecrets', 'internet'],
+    // webhookSecret: the built-in gateway (card, kakao, naver) signs its cancel calls with that key
+    needs: ['database', 'gatewaySettings', 'gatewaySecrets', 'webhookSecret', 'internet'],
     timeoutSeconds: 60,
     reservedConcurrency: 2,
   },

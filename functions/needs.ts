@@ -17,6 +17,11 @@ export const NEEDS = {
   eventBus: 'put events on the domain event bus',
   /** The PG webhook signing secret. */
   webhookSecret: 'the PG webhook signing secret',
+  /**
+   * The gateways' settings that are not secret, per environment: API bases, Toss client key,
+   * PortOne store and channel (checkout data needs the last three; calls need the bases).
+   */
+  gatewaySettings: "the payment gateways' public settings",
   /** The gateways' keys (Toss secret key, PortOne API and webhook secrets), one Secrets Manager secret. */
   gatewaySecrets: 'read the payment gateway secrets',
   /** HTTPS out of the VPC to the payment gateways' APIs (NAT, port 443 only). */

@@ -7,6 +7,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -17,9 +18,11 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { backgroundEntries } from '../functions/background';
+import { EVENT_SOURCE } from '../functions/adapters/eventbridge-publisher';
+import { backgroundEntries, type Trigger } from '../functions/background';
 import type { HandlerRef } from '../functions/handlers';
 import type { Need } from '../functions/needs';
+import { METRICS_NAMESPACE, REFUND_FAILED_METRIC, SERVICE_NAME } from '../functions/observability';
 import { deployedRoutes } from '../functions/routes';
 import { ADMIN_DB_USER, APP_DB_USER, DATABASE_NAME, type DataStack } from './data-stack';
 import type { EnvironmentConfig } from './environments';
@@ -57,6 +60,17 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
+type QueueName = Extract<Trigger, { kind: 'queue' }>['queue'];
+
+/** The queues background triggers name (functions/background.ts), by their logical ids. */
+const QUEUES: Record<QueueName, { id: string; retention: Duration }> = {
+  payments: { id: 'PaymentEvents', retention: Duration.days(4) },
+  refunds: { id: 'RefundRequests', retention: Duration.days(4) },
+};
+
+/** The detail-type the outbox gives a refund request (the refund worker's queue takes these). */
+const REFUND_REQUESTED = 'refund.requested';
+
 export interface ApiStackProps extends StackProps {
   config: EnvironmentConfig;
   data: DataStack;
@@ -64,15 +78,22 @@ export interface ApiStackProps extends StackProps {
 
 /**
  * The stateless half: the HTTP API with one Lambda per route of the route table, one Lambda per
- * entry of the background table wired to its trigger (the payment queue, a schedule, the deploy),
- * the domain event bus, and the alarms. Every function gets the settings and grants of the needs
- * its table entry declares (functions/needs.ts), and nothing else.
+ * entry of the background table wired to its trigger (the payment or the refund queue, a schedule,
+ * the deploy), the domain event bus and its rule feeding the refund queue, and the alarms. Every
+ * function gets the settings, network and grants of the needs its table entry declares
+ * (functions/needs.ts), and nothing else.
  */
 export class ApiStack extends Stack {
   readonly api: apigw.HttpApi;
   readonly functions: Record<string, TicketingFunction> = {};
+  /** PG payment events, from the webhook receiver to the payment processor. */
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** `refund.requested` events, from the bus to the refund worker. */
+  readonly refundQueue: sqs.Queue;
+  readonly refundDeadLetterQueue: sqs.Queue;
+  /** Refund requests the bus could not deliver to the refund queue. */
+  readonly refundRequestsUndelivered: sqs.Queue;
   readonly bus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
@@ -81,24 +102,59 @@ export class ApiStack extends Stack {
     const retention = config.logRetentionDays as logs.RetentionDays;
     const errorAlarms: [string, TicketingFunction, string][] = [];
 
-    // ---- queue, bus -------------------------------------------------------------------------
-    // AWS's rule for Lambda event sources: visibility at least six times the consumer's timeout
-    const consumerTimeout = Math.max(
-      ...backgroundEntries.filter(([, f]) => f.trigger.kind === 'queue').map(([, f]) => f.timeoutSeconds),
-    );
-    this.deadLetterQueue = new sqs.Queue(this, 'PaymentEventsDlq', {
+    // ---- queues, bus ------------------------------------------------------------------------
+    // One queue per name a background trigger uses, each with its DLQ after 5 receives
+    const queueFor = (name: QueueName) => {
+      const consumers = backgroundEntries.filter(
+        ([, f]) => f.trigger.kind === 'queue' && f.trigger.queue === name,
+      );
+      if (!consumers.length) throw new Error(`No background function reads the ${name} queue`);
+      const { id, retention } = QUEUES[name];
+      const deadLetterQueue = new sqs.Queue(this, `${id}Dlq`, {
+        retentionPeriod: Duration.days(14),
+        enforceSSL: true,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+      });
+      const queue = new sqs.Queue(this, id, {
+        // AWS's rule for Lambda event sources: visibility at least six times the consumer's timeout
+        visibilityTimeout: Duration.seconds(6 * Math.max(...consumers.map(([, f]) => f.timeoutSeconds))),
+        retentionPeriod: retention,
+        enforceSSL: true,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
+      });
+      return { queue, deadLetterQueue };
+    };
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = queueFor('payments'));
+    ({ queue: this.refundQueue, deadLetterQueue: this.refundDeadLetterQueue } = queueFor('refunds'));
+    const queues: Record<QueueName, sqs.Queue> = { payments: this.queue, refunds: this.refundQueue };
+    this.bus = new events.EventBus(this, 'DomainEvents', { eventBusName: `ticketing-${config.name}` });
+
+    // Refund requests come from the outbox through the bus. An event the queue does not take is
+    // retried for up to a day (what EventBridge deems permanent, a missing queue or permission,
+    // is not retried), then kept in a DLQ of its own: a refund request is money owed, never dropped.
+    this.refundRequestsUndelivered = new sqs.Queue(this, 'RefundRequestsUndelivered', {
       retentionPeriod: Duration.days(14),
       enforceSSL: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
     });
-    this.queue = new sqs.Queue(this, 'PaymentEvents', {
-      visibilityTimeout: Duration.seconds(consumerTimeout * 6),
-      retentionPeriod: Duration.days(4),
-      enforceSSL: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+    Validations.of(this.refundRequestsUndelivered).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason:
+        "It is a DLQ: the bus rule target's (EventBridge's own DeadLetterConfig, which the check does not look at, only SQS redrive policies)",
     });
-    this.bus = new events.EventBus(this, 'DomainEvents', { eventBusName: `ticketing-${config.name}` });
+    new events.Rule(this, 'RefundRequestedToQueue', {
+      eventBus: this.bus,
+      description: `${REFUND_REQUESTED} events from the outbox to the refund worker's queue`,
+      eventPattern: { source: [EVENT_SOURCE], detailType: [REFUND_REQUESTED] },
+      targets: [
+        new eventTargets.SqsQueue(this.refundQueue, {
+          deadLetterQueue: this.refundRequestsUndelivered,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
 
     // ---- functions: one per route and per background entry, given exactly what they declare --
     const databaseSettings = (user: string) => ({
@@ -106,22 +162,30 @@ export class ApiStack extends Stack {
       DB_NAME: DATABASE_NAME,
       DB_USER: user,
     });
-    /** What each need adds to a function: settings, the VPC, and the one grant it requires. */
+    /**
+     * What each need adds to a function: settings, a place in the VPC, and the one grant it
+     * requires. `isolated`: the isolated subnets (AWS APIs through endpoints, nothing else);
+     * `egress`: the subnets with a NAT, HTTPS out only (the gateway callers' security group).
+     */
     const provide: Record<
       Need,
-      { environment: Record<string, string>; vpc?: true; grant?: (fn: TicketingFunction) => void }
+      {
+        environment: Record<string, string>;
+        network?: 'isolated' | 'egress';
+        grant?: (fn: TicketingFunction) => void;
+      }
     > = {
       database: {
         environment: {
           ...databaseSettings(APP_DB_USER),
           ...Object.fromEntries(Object.entries(config.booking).map(([k, v]) => [k, String(v)])),
         },
-        vpc: true,
+        network: 'isolated',
         grant: (fn) => data.proxy.grantConnect(fn, APP_DB_USER),
       },
       databaseAdmin: {
         environment: databaseSettings(ADMIN_DB_USER),
-        vpc: true,
+        network: 'isolated',
         grant: (fn) => data.proxy.grantConnect(fn, ADMIN_DB_USER),
       },
       appSecret: {
@@ -140,9 +204,16 @@ export class ApiStack extends Stack {
         environment: { PG_WEBHOOK_SECRET_ARN: data.webhookSecret.secretArn },
         grant: (fn) => data.webhookSecret.grantRead(fn),
       },
-      // issue 14 (AWS part): the gateway secret in Secrets Manager, and egress through NAT on 443
-      gatewaySecrets: { environment: {} },
-      internet: { environment: {} },
+      gatewaySettings: { environment: { ...config.gateways } },
+      gatewaySecrets: {
+        environment: { GATEWAY_SECRETS_ARN: data.gatewaySecrets.secretArn },
+        grant: (fn) => data.gatewaySecrets.grantRead(fn),
+      },
+      internet: { environment: {}, network: 'egress' },
+    };
+    const placement = {
+      isolated: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED, securityGroup: data.databaseClients },
+      egress: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, securityGroup: data.gatewayClients },
     };
     const makeFunction = (
       name: string,
@@ -150,16 +221,23 @@ export class ApiStack extends Stack {
       options: Partial<TicketingFunctionProps> = {},
     ) => {
       const provided = def.needs.map((need) => provide[need]);
+      const networks = provided.map((p) => p.network);
+      // egress wins: its security group reaches the proxy and the endpoints as well
+      const network = networks.includes('egress')
+        ? 'egress'
+        : networks.includes('isolated')
+          ? 'isolated'
+          : undefined;
       const fn = new TicketingFunction(this, name, {
         handler: def.handler,
         logRetentionDays: retention,
         environment: Object.assign({}, ...provided.map((p) => p.environment)),
         ...options,
-        ...(provided.some((p) => p.vpc)
+        ...(network
           ? {
               vpc: data.vpc,
-              vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-              securityGroups: [data.databaseClients],
+              vpcSubnets: { subnetType: placement[network].subnetType },
+              securityGroups: [placement[network].securityGroup],
             }
           : {}),
       });
@@ -233,7 +311,7 @@ export class ApiStack extends Stack {
       const { trigger } = def;
       if (trigger.kind === 'queue') {
         fn.addEventSource(
-          new SqsEventSource(this.queue, {
+          new SqsEventSource(queues[trigger.queue], {
             batchSize: trigger.batchSize,
             maxBatchingWindow: Duration.seconds(trigger.maxBatchingWindowSeconds),
             reportBatchItemFailures: true,
@@ -291,6 +369,32 @@ export class ApiStack extends Stack {
       'A payment event failed 5 times: money may be waiting for an operator',
     );
     alarm(
+      'RefundDlqNotEmpty',
+      this.refundDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      1,
+      'A refund request failed 5 times: money owed to a customer is waiting for an operator',
+    );
+    alarm(
+      'RefundRequestsUndeliveredNotEmpty',
+      this.refundRequestsUndelivered.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+      }),
+      1,
+      'The bus could not deliver a refund request to the refund queue: money owed to a customer',
+    );
+    alarm(
+      'RefundFailed',
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: REFUND_FAILED_METRIC,
+        dimensionsMap: { service: SERVICE_NAME },
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      }),
+      1,
+      'A refund failed for good: money owed to a customer (reconciliation report, refundStatus failed)',
+    );
+    alarm(
       'Api5xxRate',
       new cloudwatch.MathExpression({
         expression: '100 * errors / MAX([errors, requests])',
@@ -316,6 +420,7 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'PaymentDlqUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'RefundDlqUrl', { value: this.refundDeadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: topic.topicArn });
   }
 }

@@ -1,17 +1,23 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECT_TIMEOUT_SECONDS, createSql } from '../db/client';
+import { EVENT_SOURCE, EventBridgePublisher } from '../functions/adapters/eventbridge-publisher';
 import { backgroundEntries } from '../functions/background';
 import type { Need } from '../functions/needs';
+import { METRICS_NAMESPACE, REFUND_FAILED_METRIC, SERVICE_NAME } from '../functions/observability';
 import { deployedRoutes } from '../functions/routes';
+import { GatewayStandIn } from '../test/rehearsal/gateways';
 import { LocalAws } from '../test/rehearsal/local-aws';
+import { Network } from '../test/rehearsal/network';
 import { type ProxyStandIn, startProxyStandIn } from '../test/rehearsal/postgres';
-import { rehearse } from '../test/rehearsal/rehearse';
-import { type Synthesized, synthesizeAll } from '../test/rehearsal/synth';
+import { rehearse, stacksOf } from '../test/rehearsal/rehearse';
+import { PROD_CONTEXT, type Synthesized, synthesizeAll } from '../test/rehearsal/synth';
 import { buildApp } from './app';
+import { environmentFrom, reachableThroughEgress } from './environments';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; [k: string]: any }>;
 
@@ -29,6 +35,15 @@ const functionByName = (t: Template, name: string) => {
   const entry = Object.entries(fns).find(([id]) => new RegExp(`^${name}[0-9A-F]{8}$`).test(id));
   if (!entry) throw new Error(`no function ${name}`);
   return { id: entry[0], ...entry[1] };
+};
+
+/** The one resource whose logical id is `prefix` plus CDK's 8-character hash. */
+const logicalResource = (t: Template, prefix: string) => {
+  const found = Object.entries(t.toJSON().Resources as Resources).filter(([id]) =>
+    new RegExp(`^${prefix}[0-9A-F]{8}$`).test(id),
+  );
+  if (found.length !== 1) throw new Error(`${found.length} resources ${prefix}`);
+  return { id: found[0]![0], ...found[0]![1] };
 };
 
 const policyStatementsOf = (t: Template, roleLogicalId: string) => {
@@ -88,8 +103,7 @@ describe('both environments', () => {
   });
 
   it('wire the payment queue to a DLQ after 5 receives, with visibility ≥ 6× the processor timeout', () => {
-    const queues = dev.api.findResources('AWS::SQS::Queue') as Resources;
-    const main = Object.values(queues).find((q) => q.Properties.RedrivePolicy)!;
+    const main = logicalResource(dev.api, 'PaymentEvents');
     expect(main.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
     const processor = functionByName(dev.api, 'paymentProcessor');
     expect(main.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * processor.Properties.Timeout);
@@ -160,9 +174,9 @@ describe('both environments', () => {
     dev.api.resourceCountIs('Custom::Trigger', 1);
   });
 
-  it('alarm on DLQ depth, API 5xx rate, p99 latency and the errors of the sweeper and the schedule canceller', () => {
+  it('alarm on DLQ depths, failed refunds, API 5xx rate, p99 latency and the errors of the sweeper and the schedule canceller', () => {
     const alarms = Object.values(dev.api.findResources('AWS::CloudWatch::Alarm') as Resources);
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(8);
     expect(alarms.every((a) => a.Properties.AlarmActions?.length === 1)).toBe(true);
     const canceller = functionByName(dev.api, 'scheduleCanceller');
     expect(
@@ -181,6 +195,344 @@ describe('both environments', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
     });
+  });
+});
+
+/** A value's CloudFormation form mentions the logical id (a Ref, a GetAtt or a cross-stack import of one). */
+const mentions = (value: unknown, logicalIdPrefix: string) =>
+  JSON.stringify(value ?? null).includes(logicalIdPrefix);
+const needsOf = (name: string): readonly Need[] => tableEntries().find(([n]) => n === name)![1].needs;
+const GATEWAY_SECRET_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
+
+describe('money that moves (issue 14): egress, the gateway secret, the refund queue', () => {
+  it('run one NAT gateway in dev and one per availability zone in prod, each zone leaving through its own', () => {
+    dev.data.resourceCountIs('AWS::EC2::NatGateway', 1);
+    prod.data.resourceCountIs('AWS::EC2::NatGateway', 2);
+    const natOfZone = (t: Template) => {
+      const r = t.toJSON().Resources as Resources;
+      const zoneOf = (subnetRef: { Ref: string }) =>
+        JSON.stringify(r[subnetRef.Ref]!.Properties.AvailabilityZone);
+      const subnetOfTable = (table: { Ref: string }) =>
+        Object.values(r).find(
+          (x) =>
+            x.Type === 'AWS::EC2::SubnetRouteTableAssociation' && x.Properties.RouteTableId.Ref === table.Ref,
+        )!.Properties.SubnetId;
+      return Object.values(r)
+        .filter((x) => x.Type === 'AWS::EC2::Route' && x.Properties.NatGatewayId)
+        .map((route) => [
+          zoneOf(subnetOfTable(route.Properties.RouteTableId)),
+          zoneOf(r[route.Properties.NatGatewayId.Ref]!.Properties.SubnetId),
+        ]);
+    };
+    const prodRoutes = natOfZone(prod.data);
+    expect(prodRoutes).toHaveLength(2);
+    expect(prodRoutes.every(([subnetZone, natZone]) => subnetZone === natZone)).toBe(true);
+    expect(new Set(natOfZone(dev.data).map(([, natZone]) => natZone)).size).toBe(1);
+    // the addresses a gateway sees, for an allow-list
+    expect(JSON.stringify(prod.data.toJSON().Outputs.EgressIps.Value).match(/EIP/g)).toHaveLength(2);
+  });
+
+  it("keep the database's subnets and the AWS endpoints where they were; nothing gets a public IP", () => {
+    for (const s of [dev, prod]) {
+      const subnets = s.data.toJSON().Resources as Resources;
+      const cidrs = (name: string) =>
+        Object.entries(subnets)
+          .filter(([id, x]) => x.Type === 'AWS::EC2::Subnet' && id.startsWith(`Vpc${name}Subnet`))
+          .map(([, x]) => x.Properties.CidrBlock);
+      // adding subnets must not move these: a moved subnet would replace the cluster's subnet group
+      expect(cidrs('isolated')).toEqual(['10.0.0.0/22', '10.0.4.0/22']);
+      expect(cidrs('egress')).toHaveLength(2);
+      for (const endpoint of Object.values(s.data.findResources('AWS::EC2::VPCEndpoint') as Resources)) {
+        expect(
+          endpoint.Properties.SubnetIds.map((x: { Ref: string }) => x.Ref.replace(/Subnet\w+$/, '')),
+        ).toEqual(['Vpcisolated', 'Vpcisolated']);
+      }
+      const subnetList = Object.values(s.data.findResources('AWS::EC2::Subnet') as Resources);
+      expect(subnetList.every((x) => x.Properties.MapPublicIpOnLaunch === false)).toBe(true);
+    }
+  });
+
+  it('give the gateway callers a security group of their own: HTTPS out to anywhere, the proxy, the endpoints; nothing in', () => {
+    for (const s of [dev, prod]) {
+      const group = logicalResource(s.data, 'GatewayClients');
+      expect(group.Properties.SecurityGroupEgress).toEqual([
+        expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+      ]);
+      expect(group.Properties.SecurityGroupIngress).toBeUndefined();
+      const rules = (type: string) =>
+        Object.values(s.data.findResources(type) as Resources).filter((r) =>
+          mentions(r.Properties.GroupId, group.id),
+        );
+      expect(rules('AWS::EC2::SecurityGroupIngress')).toEqual([]);
+      expect(
+        rules('AWS::EC2::SecurityGroupEgress')
+          .map((r) => [
+            r.Properties.DestinationSecurityGroupId['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, ''),
+            r.Properties.FromPort,
+            r.Properties.ToPort,
+            r.Properties.CidrIp,
+          ])
+          .sort(),
+      ).toEqual([
+        ['Endpoints', 443, 443, undefined],
+        ['ProxySecurityGroup', 5432, 5432, undefined],
+      ]);
+      // and the proxy and the endpoints let it in
+      const ingressFrom = (target: string) =>
+        Object.values(s.data.findResources('AWS::EC2::SecurityGroupIngress') as Resources)
+          .filter(
+            (r) =>
+              mentions(r.Properties.SourceSecurityGroupId, group.id) &&
+              mentions(r.Properties.GroupId, target),
+          )
+          .map((r) => r.Properties.FromPort);
+      expect([ingressFrom('ProxySecurityGroup'), ingressFrom('Endpoints')]).toEqual([[5432], [443]]);
+    }
+  });
+
+  it('place exactly the functions that need the internet in the egress subnets, in that group; the others stay where they were', () => {
+    for (const s of [dev, prod]) {
+      for (const [name, def] of tableEntries()) {
+        const vpc = functionByName(s.api, name).Properties.VpcConfig;
+        const placement = !vpc
+          ? 'outside the VPC'
+          : vpc.SubnetIds.every((x: unknown) => mentions(x, 'egressSubnet')) &&
+              mentions(vpc.SecurityGroupIds, 'GatewayClients') &&
+              vpc.SecurityGroupIds.length === 1
+            ? 'egress'
+            : vpc.SubnetIds.every((x: unknown) => mentions(x, 'isolatedSubnet')) &&
+                mentions(vpc.SecurityGroupIds, 'DatabaseClients') &&
+                vpc.SecurityGroupIds.length === 1
+              ? 'isolated'
+              : JSON.stringify(vpc);
+        const expected = def.needs.includes('internet')
+          ? 'egress'
+          : def.needs.includes('database') || def.needs.includes('databaseAdmin')
+            ? 'isolated'
+            : 'outside the VPC';
+        expect([name, placement]).toEqual([name, expected]);
+      }
+    }
+    expect(
+      ['confirmPayment', 'paymentProcessor', 'refundWorker'].map((n) => needsOf(n).includes('internet')),
+    ).toEqual([true, true, true]);
+  });
+
+  it('let every function reach what its needs require and nothing more, as AWS would route it', async () => {
+    for (const s of [dev, prod]) {
+      const stacks = await stacksOf(s, { proxyHost: 'proxy.rehearsal', awsEndpoint: 'http://aws.rehearsal' });
+      const network = new Network(stacks);
+      const api = s.built.api.stackName;
+      for (const [name, def] of tableEntries()) {
+        const ref = { stack: api, id: functionByName(s.api, name).id };
+        const inVpc = network.vpcConfig(ref) !== undefined;
+        const actions = actionsOf(s.api, name);
+        const services = ['sqs', 'events', 'secretsmanager'].filter((service) =>
+          actions.some((a) => a.startsWith(`${service}:`)),
+        );
+        expect([
+          name,
+          {
+            https: network.reachesInternet(ref, 443),
+            otherPorts: inVpc && [22, 80, 5432, 8080].some((port) => network.reachesInternet(ref, port)),
+            proxy: inVpc && network.reachesProxy(ref),
+            services: services.filter((service) => network.reachesAwsService(ref, service)),
+          },
+        ]).toEqual([
+          name,
+          {
+            // a function outside the VPC has Lambda's own way out
+            https: def.needs.includes('internet') || !inVpc,
+            otherPorts: false,
+            proxy: def.needs.includes('database') || def.needs.includes('databaseAdmin'),
+            services,
+          },
+        ]);
+      }
+    }
+  });
+
+  it("keep the gateways' secret keys in one Secrets Manager secret, readable by exactly the functions that need it", () => {
+    for (const s of [dev, prod]) {
+      const secret = logicalResource(s.data, 'GatewaySecrets');
+      const generated = secret.Properties.GenerateSecretString;
+      // placeholders the operator replaces (README "Deploying"), in the shape the functions read
+      expect(Object.keys(JSON.parse(generated.SecretStringTemplate))).toEqual([
+        'TOSS_SECRET_KEY',
+        'PORTONE_API_SECRET',
+        'PORTONE_WEBHOOK_SECRET',
+      ]);
+      expect(JSON.parse(generated.SecretStringTemplate)).not.toHaveProperty(generated.GenerateStringKey);
+      for (const [name] of tableEntries()) {
+        const fn = functionByName(s.api, name);
+        const role = fn.Properties.Role['Fn::GetAtt'][0] as string;
+        const reads = policyStatementsOf(s.api, role)
+          .filter((st) => mentions(st.Resource, secret.id))
+          .flatMap((st) => [st.Action].flat());
+        const variables = fn.Properties.Environment.Variables;
+        const needs = needsOf(name).includes('gatewaySecrets');
+        expect([name, mentions(variables.GATEWAY_SECRETS_ARN, secret.id), reads.sort()]).toEqual([
+          name,
+          needs,
+          needs ? [...GATEWAY_SECRET_ACTIONS].sort() : [],
+        ]);
+        // the keys themselves never sit in a function's configuration
+        expect([
+          name,
+          Object.keys(variables).filter((k) => /SECRET_KEY|API_SECRET|WEBHOOK_SECRET$/.test(k)),
+        ]).toEqual([name, []]);
+      }
+    }
+    expect(prod.data.toJSON().Resources[logicalResource(prod.data, 'GatewaySecrets').id].DeletionPolicy).toBe(
+      'Retain',
+    );
+  });
+
+  it("give exactly the functions that need them their environment's gateway settings, every API base on https 443", () => {
+    for (const s of [dev, prod]) {
+      const { gateways } = s.built.config;
+      for (const [name] of tableEntries()) {
+        const variables = functionByName(s.api, name).Properties.Environment.Variables;
+        expect([name, Object.keys(gateways).filter((k) => k in variables)]).toEqual([
+          name,
+          needsOf(name).includes('gatewaySettings') ? Object.keys(gateways) : [],
+        ]);
+        if (needsOf(name).includes('gatewaySettings')) expect(variables).toMatchObject(gateways);
+      }
+      // whoever calls a gateway knows where it is
+      for (const [name] of tableEntries().filter(([n]) => needsOf(n).includes('internet'))) {
+        expect([name, needsOf(name).includes('gatewaySettings')]).toEqual([name, true]);
+      }
+      for (const [setting, value] of Object.entries(gateways).filter(([k]) => k.endsWith('_API_BASE'))) {
+        expect([setting, reachableThroughEgress(value)]).toEqual([setting, true]);
+      }
+    }
+    // dev on the gateways' own APIs in test mode (the keys decide); prod's merchant settings from the deploy
+    expect(dev.built.config.gateways).toMatchObject({
+      TOSS_API_BASE: 'https://api.tosspayments.com',
+      PORTONE_API_BASE: 'https://api.portone.io',
+      TOSS_CLIENT_KEY: expect.stringMatching(/^test_ck_/),
+    });
+    expect(prod.built.config.gateways).toMatchObject({
+      TOSS_CLIENT_KEY: PROD_CONTEXT.tossClientKey,
+      PORTONE_STORE_ID: PROD_CONTEXT.portoneStoreId,
+      PORTONE_CHANNEL_KEY: PROD_CONTEXT.portoneChannelKey,
+      BUILTIN_PG_API_BASE: PROD_CONTEXT.builtinPgApiBase,
+    });
+    const context = (values: Record<string, string>) => (key: string) => values[key];
+    expect(() => environmentFrom(context({ env: 'dev', builtinPgApiBase: 'http://pg.example' }))).toThrow(
+      /BUILTIN_PG_API_BASE must be an https URL on port 443/,
+    );
+    expect(() =>
+      environmentFrom(context({ env: 'dev', builtinPgApiBase: 'https://pg.example:8443' })),
+    ).toThrow(/port 443/);
+  });
+
+  it("queue refund requests: SSE, TLS only, a DLQ after 5 receives, visibility 6× the worker's timeout, failures per record", () => {
+    for (const s of [dev, prod]) {
+      const queue = logicalResource(s.api, 'RefundRequests');
+      const dlq = logicalResource(s.api, 'RefundRequestsDlq');
+      const worker = functionByName(s.api, 'refundWorker');
+      const processor = functionByName(s.api, 'paymentProcessor');
+      expect(queue.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 6 * worker.Properties.Timeout,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq.id, 'Arn'] }, maxReceiveCount: 5 },
+      });
+      expect(dlq.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 86_400,
+      });
+      // each queue's visibility follows its own consumer
+      expect(logicalResource(s.api, 'PaymentEvents').Properties.VisibilityTimeout).toBe(
+        6 * processor.Properties.Timeout,
+      );
+      for (const q of [queue, dlq]) {
+        s.api.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: q.id }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+      }
+      s.api.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: worker.id },
+        EventSourceArn: { 'Fn::GetAtt': [queue.id, 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: 5,
+      });
+      s.api.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: processor.id },
+        EventSourceArn: { 'Fn::GetAtt': [logicalResource(s.api, 'PaymentEvents').id, 'Arn'] },
+      });
+      s.api.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    }
+  });
+
+  it('route refund.requested from the outbox on the domain bus to the refund queue, retried for a day, then to a DLQ of its own', () => {
+    for (const s of [dev, prod]) {
+      const rules = Object.entries(s.api.findResources('AWS::Events::Rule') as Resources);
+      expect(rules).toHaveLength(1);
+      const [ruleId, rule] = rules[0]!;
+      const queue = logicalResource(s.api, 'RefundRequests');
+      const undelivered = logicalResource(s.api, 'RefundRequestsUndelivered');
+      expect(rule.Properties).toMatchObject({
+        EventBusName: { Ref: logicalResource(s.api, 'DomainEvents').id },
+        EventPattern: { source: [EVENT_SOURCE], 'detail-type': ['refund.requested'] },
+        Targets: [
+          {
+            Arn: { 'Fn::GetAtt': [queue.id, 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [undelivered.id, 'Arn'] } },
+            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+          },
+        ],
+      });
+      expect(undelivered.Properties.SqsManagedSseEnabled).toBe(true);
+      // the bus may send to both, and only from this rule
+      for (const q of [queue, undelivered]) {
+        const policy = Object.values(s.api.findResources('AWS::SQS::QueuePolicy') as Resources).find(
+          (p) => p.Properties.Queues[0].Ref === q.id,
+        )!;
+        const fromBus = (policy.Properties.PolicyDocument.Statement as any[]).filter(
+          (st) => st.Principal?.Service === 'events.amazonaws.com',
+        );
+        expect(
+          fromBus.map((st) => [st.Effect, [st.Action].flat().includes('sqs:SendMessage'), st.Condition]),
+        ).toEqual([['Allow', true, { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } }]]);
+      }
+    }
+  });
+
+  it("alarm where the other alarms go when a refund is stuck or failed for good: its DLQ, undelivered requests, the worker's RefundFailed", () => {
+    for (const s of [dev, prod]) {
+      const topic = logicalResource(s.api, 'Alarms').id;
+      const queueAlarm = (alarm: string, queue: string) =>
+        expect(logicalResource(s.api, alarm).Properties).toMatchObject({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [
+            { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalResource(s.api, queue).id, 'QueueName'] } },
+          ],
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          AlarmActions: [{ Ref: topic }],
+        });
+      queueAlarm('RefundDlqNotEmpty', 'RefundRequestsDlq');
+      queueAlarm('RefundRequestsUndeliveredNotEmpty', 'RefundRequestsUndelivered');
+      // what the worker's Powertools metrics emit: our namespace, the `service` dimension
+      expect(logicalResource(s.api, 'RefundFailed').Properties).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: REFUND_FAILED_METRIC,
+        Dimensions: [{ Name: 'service', Value: SERVICE_NAME }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topic }],
+      });
+    }
   });
 });
 
@@ -215,6 +567,7 @@ const ACTIONS_OF_NEED: Record<Need, string[]> = {
   paymentQueue: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
   eventBus: ['events:PutEvents'],
   webhookSecret: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+  gatewaySettings: [],
   gatewaySecrets: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
   // egress is network, not IAM
   internet: [],
@@ -306,7 +659,7 @@ describe('deploy-ready (issue 15)', () => {
     expect(Number(trigger.Properties.Timeout) / 1000 + 60).toBeLessThan(provider.Properties.Timeout);
     for (const s of [dev, prod]) {
       expect(JSON.stringify(s.api.toJSON())).not.toContain('{{resolve:ssm:');
-      s.data.resourceCountIs('AWS::SecretsManager::Secret', 3);
+      s.data.resourceCountIs('AWS::SecretsManager::Secret', 4);
     }
     const webhook = functionByName(dev.api, 'pgWebhook').Properties.Environment.Variables;
     expect(webhook.PG_WEBHOOK_SECRET).toBeUndefined();
@@ -376,33 +729,103 @@ describe('deploy-ready (issue 15)', () => {
       Parameters: { 'rds.force_ssl': '1' },
     });
     const secrets = Object.values(prod.data.findResources('AWS::SecretsManager::Secret') as Resources);
-    expect(secrets.map((s) => s.DeletionPolicy)).toEqual(['Retain', 'Retain', 'Retain']);
+    expect(secrets.map((s) => s.DeletionPolicy)).toEqual(['Retain', 'Retain', 'Retain', 'Retain']);
   });
 });
 
 describe('deployment rehearsal: every function runs with exactly what its stack gives it', () => {
   let pg: ProxyStandIn;
   const aws = new LocalAws();
+  const gateways = new GatewayStandIn();
   beforeAll(async () => {
     pg = await startProxyStandIn();
     await aws.start();
   }, 120_000);
   afterAll(async () => {
+    await gateways.stop();
     await aws.stop();
     await pg?.stop();
   });
 
   for (const env of ['dev', 'prod'] as const) {
-    it(`${env}: no function crashes, answers 5xx or misses a setting, and every AWS call is granted`, async () => {
-      const outcomes = await rehearse(env === 'dev' ? dev : prod, pg, aws);
+    it(`${env}: no function crashes, answers 5xx or misses a setting, every AWS call is granted and reachable, every gateway call has a way out`, async () => {
+      const outcomes = await rehearse(env === 'dev' ? dev : prod, pg, aws, gateways);
 
       expect(outcomes.filter((o) => !o.ok)).toEqual([]);
       expect(aws.calls.filter((c) => !c.allowed)).toEqual([]);
+      expect(gateways.calls.filter((c) => !c.allowed)).toEqual([]);
       // the webhook → queue → processor path really ran, through the granted calls
       expect(outcomes.map((o) => o.trigger)).toEqual(expect.arrayContaining(['deploy trigger', 'SQS (1)']));
-      expect(outcomes).toHaveLength(ourFunctions(env === 'dev' ? dev.api : prod.api).length);
+      // and the refund path: the sample event is a success of the wrong amount, so the processor
+      // requests a refund, the relay publishes it, the bus rule queues it, the worker sends it to the
+      // built-in gateway (through the NAT), signing with the webhook key it reads from its secret
+      const worker = `${env === 'dev' ? dev.built.api.stackName : prod.built.api.stackName}/${
+        functionByName(env === 'dev' ? dev.api : prod.api, 'refundWorker').id
+      }`;
+      expect(outcomes.filter((o) => o.function === worker).map((o) => o.trigger)).toEqual(['SQS (1)']);
+      expect(
+        gateways.calls.filter((c) => c.caller === worker).map((c) => [c.setting, c.method, c.url]),
+      ).toEqual([
+        [
+          'BUILTIN_PG_API_BASE',
+          'POST',
+          expect.stringMatching(/^https:\/\/[^/]+\/v1\/payments\/pay_\w+\/cancel$/),
+        ],
+      ]);
+      expect(
+        aws.calls.some(
+          (c) =>
+            c.caller === worker &&
+            c.action === 'secretsmanager:GetSecretValue' &&
+            c.resource.includes('PgWebhookSecret'),
+        ),
+      ).toBe(true);
+      expect(new Set(outcomes.map((o) => o.function)).size).toBe(
+        ourFunctions(env === 'dev' ? dev.api : prod.api).length,
+      );
     }, 600_000);
   }
+
+  it("delivers the outbox relay's refund.requested to the refund queue through the bus rule, and only that", async () => {
+    const stacks = await stacksOf(dev, { proxyHost: pg.host, awsEndpoint: aws.endpoint });
+    aws.use(stacks);
+    const api = dev.built.api.stackName;
+    const relay = functionByName(dev.api, 'outboxRelay');
+    const client = new EventBridgeClient({
+      endpoint: aws.endpoint,
+      region: dev.built.api.region,
+      credentials: aws.credentialsFor(api, relay.id),
+    });
+    // what the relay sends (functions/adapters/eventbridge-publisher.ts), to the bus its settings name
+    const publisher = new EventBridgePublisher(
+      stacks.resolve(api, relay.Properties.Environment.Variables.EVENT_BUS_NAME),
+      client,
+    );
+    const publish = (detailType: string, id: number) =>
+      publisher.publish([{ id, detailType, detail: { refundId: id }, createdAt: new Date() }]);
+    const callsBefore = aws.calls.length;
+
+    expect(await publish('refund.requested', 1)).toEqual([]);
+    expect(await publish('order.refunded', 2)).toEqual([]);
+
+    const refundQueue = stacks.resolve(api, {
+      'Fn::GetAtt': [dev.built.api.getLogicalId(dev.built.api.refundQueue.node.defaultChild as never), 'Arn'],
+    });
+    const delivered = aws.messages.filter((m) => m.queueArn === refundQueue).map((m) => JSON.parse(m.body));
+    expect(delivered).toEqual([
+      expect.objectContaining({
+        source: EVENT_SOURCE,
+        'detail-type': 'refund.requested',
+        detail: { refundId: 1, outboxId: 1 },
+      }),
+    ]);
+    expect(aws.messages).toHaveLength(1);
+    expect(aws.calls.slice(callsBefore).map((c) => [c.action, c.allowed])).toEqual([
+      ['events:PutEvents', true],
+      ['sqs:SendMessage', true],
+      ['events:PutEvents', true],
+    ]);
+  });
 
   it('refuses a proxy whose certificate does not chain to the trusted CAs', async () => {
     const connect = (ca?: string) => {

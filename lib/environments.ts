@@ -21,10 +21,23 @@ export interface EnvironmentConfig {
   /** Alarm notifications; unset = alarms without a subscriber (dev only). */
   alarmEmail?: string;
   /**
-   * Settings that have no safe default here and must be given at deploy time with `-c key=value`:
-   * synth fails without them (a made-up issuer would answer 401 to every secured route).
+   * NAT gateways for the functions that call payment gateways (the `internet` need): one shared by
+   * every AZ (cheap; an AZ outage stops gateway calls everywhere), or one per AZ (each AZ's
+   * functions keep their way out when another AZ fails). One NAT is about $32 a month plus data.
    */
-  requiredContext: ('jwtIssuer' | 'jwtAudience' | 'alarmEmail')[];
+  natGateways: 'one' | 'perAz';
+  /**
+   * The payment gateways' settings that are not secret (same names as the local configuration,
+   * domain/config.ts); the secret keys are in the gateway secret (lib/data-stack.ts). Every API base
+   * is https on 443: the gateway callers' security group lets nothing else out.
+   */
+  gateways: GatewaySettings;
+  /**
+   * Settings that have no safe default here and must be given at deploy time with `-c key=value`:
+   * synth fails without them (a made-up issuer would answer 401 to every secured route, a made-up
+   * client key would break every checkout).
+   */
+  requiredContext: ContextKey[];
   /** Same names as the local configuration (API.md). */
   booking: {
     HOLD_TTL_SECONDS: number;
@@ -33,6 +46,30 @@ export interface EnvironmentConfig {
     MAX_SEATS_PER_USER: number;
   };
 }
+
+export interface GatewaySettings {
+  TOSS_API_BASE: string;
+  TOSS_CLIENT_KEY: string;
+  PORTONE_API_BASE: string;
+  PORTONE_STORE_ID: string;
+  PORTONE_CHANNEL_KEY: string;
+  BUILTIN_PG_API_BASE: string;
+}
+
+/** Deploy-time settings: `-c <key>=...`, each replacing the environment's value. */
+const GATEWAY_CONTEXT = {
+  tossClientKey: 'TOSS_CLIENT_KEY',
+  portoneStoreId: 'PORTONE_STORE_ID',
+  portoneChannelKey: 'PORTONE_CHANNEL_KEY',
+  builtinPgApiBase: 'BUILTIN_PG_API_BASE',
+} as const satisfies Record<string, keyof GatewaySettings>;
+type ContextKey = 'jwtIssuer' | 'jwtAudience' | 'alarmEmail' | keyof typeof GATEWAY_CONTEXT;
+
+/** Toss and PortOne serve test and live payments on the same bases: the keys decide which. */
+const GATEWAY_BASES = {
+  TOSS_API_BASE: 'https://api.tosspayments.com',
+  PORTONE_API_BASE: 'https://api.portone.io',
+};
 
 const booking = {
   HOLD_TTL_SECONDS: 300,
@@ -54,6 +91,16 @@ export const environments: Record<EnvironmentConfig['name'], EnvironmentConfig> 
     jwtIssuer: 'https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_DEVPOOL',
     jwtAudience: ['ticketing-dev'],
     throttle: { rateLimit: 200, burstLimit: 400 },
+    natGateways: 'one',
+    // test mode: the merchant's test client key, store and channel replace these with -c (README)
+    gateways: {
+      ...GATEWAY_BASES,
+      TOSS_CLIENT_KEY: 'test_ck_replace-with-your-test-client-key',
+      PORTONE_STORE_ID: 'store-replace-with-your-store-id',
+      PORTONE_CHANNEL_KEY: 'channel-key-replace-with-your-test-channel',
+      // .invalid never resolves (RFC 2606): built-in refunds fail loudly until the real base is set
+      BUILTIN_PG_API_BASE: 'https://builtin-pg.invalid',
+    },
     requiredContext: [],
     booking,
   },
@@ -70,14 +117,32 @@ export const environments: Record<EnvironmentConfig['name'], EnvironmentConfig> 
     jwtIssuer: '',
     jwtAudience: [],
     throttle: { rateLimit: 5000, burstLimit: 10000 },
-    requiredContext: ['jwtIssuer', 'jwtAudience', 'alarmEmail'],
+    natGateways: 'perAz',
+    gateways: {
+      ...GATEWAY_BASES,
+      TOSS_CLIENT_KEY: '',
+      PORTONE_STORE_ID: '',
+      PORTONE_CHANNEL_KEY: '',
+      BUILTIN_PG_API_BASE: '',
+    },
+    requiredContext: [
+      'jwtIssuer',
+      'jwtAudience',
+      'alarmEmail',
+      'tossClientKey',
+      'portoneStoreId',
+      'portoneChannelKey',
+      'builtinPgApiBase',
+    ],
     booking,
   },
 };
 
 /**
  * `cdk synth -c env=dev`; issuer, audience and alarm e-mail come per deploy with
- * `-c jwtIssuer=https://... -c jwtAudience=a,b -c alarmEmail=...` (prod requires all three).
+ * `-c jwtIssuer=https://... -c jwtAudience=a,b -c alarmEmail=...`, the gateways' merchant settings
+ * with `-c tossClientKey=... -c portoneStoreId=... -c portoneChannelKey=... -c builtinPgApiBase=...`
+ * (prod requires all of them).
  */
 export function environmentFrom(context: (key: string) => unknown): EnvironmentConfig {
   const name = String(context('env') ?? 'dev');
@@ -95,10 +160,32 @@ export function environmentFrom(context: (key: string) => unknown): EnvironmentC
   const issuer = context('jwtIssuer');
   const audience = context('jwtAudience');
   const email = context('alarmEmail');
+  const gateways = { ...base.gateways };
+  for (const [key, setting] of Object.entries(GATEWAY_CONTEXT)) {
+    const value = context(key);
+    if (typeof value === 'string' && value !== '') gateways[setting] = value;
+  }
+  for (const [name, value] of Object.entries(gateways)) {
+    if (name.endsWith('_API_BASE') && !reachableThroughEgress(value))
+      throw new Error(
+        `${name} must be an https URL on port 443 (${value}): the gateway callers may reach nothing else`,
+      );
+  }
   return {
     ...base,
     ...(typeof issuer === 'string' ? { jwtIssuer: issuer } : {}),
     ...(typeof audience === 'string' ? { jwtAudience: audience.split(',') } : {}),
     ...(typeof email === 'string' ? { alarmEmail: email } : {}),
+    gateways,
   };
+}
+
+/** What the gateway callers' security group lets out: HTTPS on 443, nothing else (lib/data-stack.ts). */
+export function reachableThroughEgress(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' && (parsed.port === '' || parsed.port === '443');
+  } catch {
+    return false;
+  }
 }

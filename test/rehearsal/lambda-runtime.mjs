@@ -33,5 +33,7 @@ if (typeof module[name] !== 'function') report({ crash: `${file}.mjs does not ex
 try {
   report({ result: (await module[name](event, context)) ?? null });
 } catch (error) {
-  report({ error: { name: error?.name, message: error?.message, stack: error?.stack } });
+  // a whole batch that failed (Powertools' FullBatchFailureError) says why only in its records' errors
+  const causes = (error?.recordErrors ?? []).map((e) => `\n  ${e?.name}: ${e?.message}`).join('');
+  report({ error: { name: error?.name, message: `${error?.message}${causes}`, stack: error?.stack } });
 }

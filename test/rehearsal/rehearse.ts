@@ -7,7 +7,9 @@ import { createSql, type Sql } from '../../db/client';
 import { loadDemoData } from '../../local/demo-data';
 import { Stacks, type Template } from './cloudformation';
 import { httpEvent, sqsEvent } from './events';
+import { GATEWAY_BASE_SETTINGS, type GatewayStandIn, portOf } from './gateways';
 import type { LocalAws } from './local-aws';
+import { Network } from './network';
 import type { ProxyStandIn } from './postgres';
 import type { Synthesized } from './synth';
 
@@ -37,17 +39,14 @@ interface Fn {
  * The functions CDK adds to serve custom resources (a `ServiceToken`) are CDK's own; the rehearsal
  * does what they would do instead (a Custom::Trigger invokes its handler).
  */
-export async function rehearse(s: Synthesized, pg: ProxyStandIn, aws: LocalAws): Promise<Outcome[]> {
-  const templates: Record<string, Template> = {};
-  for (const stack of [s.built.data, s.built.api]) {
-    templates[stack.stackName] = JSON.parse(await readFile(join(s.outdir, stack.templateFile), 'utf8'));
-  }
-  const stacks = new Stacks(templates, {
-    region: s.built.api.region,
-    account: '000000000000',
-    proxyHost: pg.host,
-    awsEndpoint: aws.endpoint,
-  });
+export async function rehearse(
+  s: Synthesized,
+  pg: ProxyStandIn,
+  aws: LocalAws,
+  gateways: GatewayStandIn,
+): Promise<Outcome[]> {
+  const stacks = await stacksOf(s, { proxyHost: pg.host, awsEndpoint: aws.endpoint });
+  const { templates } = stacks;
   aws.use(stacks);
   await provideRuntimeSdk(s.outdir);
 
@@ -74,7 +73,7 @@ export async function rehearse(s: Synthesized, pg: ProxyStandIn, aws: LocalAws):
   const invoked = new Set<Fn>();
   const run = async (fn: Fn, trigger: string, event: unknown, judge: (result: any) => string | undefined) => {
     invoked.add(fn);
-    const outcome = await invoke(fn, stacks, aws, pg, s.outdir, event);
+    const outcome = await invoke(fn, stacks, { aws, pg, gateways }, s.outdir, event);
     const problem = outcome.problem ?? judge(outcome.result);
     outcomes.push({
       function: `${fn.stack}/${fn.id}`,
@@ -127,26 +126,27 @@ export async function rehearse(s: Synthesized, pg: ProxyStandIn, aws: LocalAws):
     );
   });
 
-  // 3. queue consumers, with what the routes sent to their queue
-  for (const { stack, resource } of stacks.resourcesOfType('AWS::Lambda::EventSourceMapping')) {
-    const fn = byArn(stacks.resolve(stack, resource.Properties!.FunctionName));
-    const queueArn = stacks.resolve(stack, resource.Properties!.EventSourceArn) as string;
-    const messages = aws.messages.filter((m) => m.queueArn === queueArn);
-    if (!fn) continue;
-    if (messages.length === 0) {
-      invoked.add(fn);
-      outcomes.push({
-        function: `${fn.stack}/${fn.id}`,
-        trigger: 'SQS',
-        ok: false,
-        detail: 'nothing reached its queue',
-      });
-      continue;
+  // 3. queue consumers, with what reached their queue and they have not had yet
+  const consumed = new Set<object>();
+  const consumers = [...stacks.resourcesOfType('AWS::Lambda::EventSourceMapping')].flatMap(
+    ({ stack, resource }) => {
+      const fn = byArn(stacks.resolve(stack, resource.Properties!.FunctionName));
+      return fn
+        ? [{ fn, queueArn: stacks.resolve(stack, resource.Properties!.EventSourceArn) as string }]
+        : [];
+    },
+  );
+  const drainQueues = async () => {
+    for (const { fn, queueArn } of consumers) {
+      const messages = aws.messages.filter((m) => m.queueArn === queueArn && !consumed.has(m));
+      if (messages.length === 0) continue;
+      for (const m of messages) consumed.add(m);
+      await run(fn, `SQS (${messages.length})`, sqsEvent(queueArn, stacks.local.region, messages), (r) =>
+        r?.batchItemFailures?.length ? `failed ${JSON.stringify(r.batchItemFailures)}` : undefined,
+      );
     }
-    await run(fn, `SQS (${messages.length})`, sqsEvent(queueArn, stacks.local.region, messages), (r) =>
-      r?.batchItemFailures?.length ? `failed ${JSON.stringify(r.batchItemFailures)}` : undefined,
-    );
-  }
+  };
+  await drainQueues();
 
   // 4. schedules
   for (const { stack, resource } of stacks.resourcesOfType('AWS::Scheduler::Schedule')) {
@@ -161,6 +161,18 @@ export async function rehearse(s: Synthesized, pg: ProxyStandIn, aws: LocalAws):
       );
   }
 
+  // 5. what the schedules sent on (the relay's events, through the bus's rules)
+  await drainQueues();
+  for (const { fn } of consumers.filter(({ fn }) => !invoked.has(fn))) {
+    invoked.add(fn);
+    outcomes.push({
+      function: `${fn.stack}/${fn.id}`,
+      trigger: 'SQS',
+      ok: false,
+      detail: 'nothing reached its queue',
+    });
+  }
+
   for (const fn of functions.filter((f) => !invoked.has(f))) {
     outcomes.push({
       function: `${fn.stack}/${fn.id}`,
@@ -170,6 +182,18 @@ export async function rehearse(s: Synthesized, pg: ProxyStandIn, aws: LocalAws):
     });
   }
   return outcomes;
+}
+
+/** The templates of one synthesized environment, with the rehearsal's stand-ins for their tokens. */
+export async function stacksOf(
+  s: Synthesized,
+  local: { proxyHost: string; awsEndpoint: string },
+): Promise<Stacks> {
+  const templates: Record<string, Template> = {};
+  for (const stack of [s.built.data, s.built.api]) {
+    templates[stack.stackName] = JSON.parse(await readFile(join(s.outdir, stack.templateFile), 'utf8'));
+  }
+  return new Stacks(templates, { region: s.built.api.region, account: '000000000000', ...local });
 }
 
 /** The Lambda runtime ships the AWS SDK v3, which the bundles leave out: the project's stands in. */
@@ -222,19 +246,35 @@ interface Invocation {
   logs: string;
 }
 
-/** One invocation in a fresh process, with the template's environment and the runtime's own. */
-function invoke(
+/**
+ * One invocation in a fresh process, with the template's environment and the runtime's own. The
+ * gateways' bases point at the stand-in: the template's own where it gives one (reachable if the
+ * function's network reaches that address's port on the internet), and a trap where it gives none
+ * (in AWS the code would fall back to a local default: no call may go there).
+ */
+async function invoke(
   fn: Fn,
   stacks: Stacks,
-  aws: LocalAws,
-  pg: ProxyStandIn,
+  { aws, pg, gateways }: { aws: LocalAws; pg: ProxyStandIn; gateways: GatewayStandIn },
   outdir: string,
   event: unknown,
 ): Promise<Invocation> {
   const p = fn.properties;
   const templateEnv = stacks.resolve(fn.stack, p.Environment?.Variables ?? {}) as Record<string, unknown>;
   const notText = Object.entries(templateEnv).filter(([, v]) => typeof v !== 'string');
-  if (notText.length) return Promise.resolve({ problem: `settings that are not text: ${notText}`, logs: '' });
+  if (notText.length) return { problem: `settings that are not text: ${notText}`, logs: '' };
+  const network = new Network(stacks);
+  const ref = { stack: fn.stack, id: fn.id };
+  if (templateEnv.DB_PROXY_HOST && !network.reachesProxy(ref))
+    return { problem: 'its network does not reach the RDS Proxy on 5432', logs: '' };
+  const caller = `${fn.stack}/${fn.id}`;
+  const gatewayBases: Record<string, string> = {};
+  for (const setting of GATEWAY_BASE_SETTINGS) {
+    const base = templateEnv[setting] as string | undefined;
+    gatewayBases[setting] = base
+      ? await gateways.baseFor(caller, setting, base, network.reachesInternet(ref, portOf(base)))
+      : await gateways.baseFor(caller, `${setting} (not in its template)`, 'local default', false);
+  }
   const taskRoot = join(outdir, `asset.${String(p.Code.S3Key).replace(/\.zip$/, '')}`);
   const timeoutMs = (p.Timeout ?? 3) * 1000;
   const credentials = aws.credentialsFor(fn.stack, fn.id);
@@ -262,6 +302,7 @@ function invoke(
     ...(templateEnv.DB_PROXY_HOST ? { DB_CA_FILE: pg.caFile } : {}),
     REHEARSAL_TIMEOUT_MS: String(timeoutMs),
     ...(templateEnv as Record<string, string>),
+    ...gatewayBases,
   };
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(here, 'lambda-runtime.mjs')], {

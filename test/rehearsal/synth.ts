@@ -10,6 +10,10 @@ export const PROD_CONTEXT = {
   jwtIssuer: 'https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_Rehearsal',
   jwtAudience: 'ticketing',
   alarmEmail: 'oncall@ticketing.example',
+  tossClientKey: 'live_ck_Rehearsal',
+  portoneStoreId: 'store-rehearsal',
+  portoneChannelKey: 'channel-key-rehearsal',
+  builtinPgApiBase: 'https://pg.rehearsal.example',
 };
 
 export type EnvName = 'dev' | 'prod';
