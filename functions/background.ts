@@ -94,7 +94,7 @@ export const background = {
     handler: handlersIn('gateway-check')('handler'),
     summary: 'Asks Toss and PortOne about attempts closed without their word, and applies what they say',
     trigger: { kind: 'schedule', everyMinutes: 5 },
-    needs: ['database', 'gatewaySecrets', 'internet'],
+    needs: ['database', 'gatewaySettings', 'gatewaySecrets', 'internet'],
     timeoutSeconds: 60,
     reservedConcurrency: 1,
   },

@@ -8,7 +8,7 @@ import { getSql } from '../db/client';
 import { parseJson, parseWith } from '../domain/errors';
 import { sendRefund } from '../domain/refunds';
 import { gatewayFor } from './adapters/gateways';
-import { logger, metrics } from './observability';
+import { logger, metrics, REFUND_FAILED_METRIC } from './observability';
 import { RefundRequestedMessage } from './schemas';
 
 const processor = new BatchProcessor(EventType.SQS);
@@ -24,7 +24,8 @@ async function recordHandler(record: SQSRecord): Promise<void> {
   const { detail } = parseMessage(record);
   const { outcome, error } = await sendRefund(getSql(), detail.refundId, gatewayFor);
   metrics.addMetric(`Refund_${outcome}`, MetricUnit.Count, 1);
-  if (outcome === 'failed') metrics.addMetric('RefundFailed', MetricUnit.Count, 1);
+  // the alarm on a refund given up on watches this metric (lib/api-stack.ts)
+  if (outcome === 'failed') metrics.addMetric(REFUND_FAILED_METRIC, MetricUnit.Count, 1);
   logger.info('refund handled', { refundId: detail.refundId, outcome, error });
   if (outcome === 'retry') throw new Error(`Refund ${detail.refundId} not sent yet: ${error}`);
 }

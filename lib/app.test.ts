@@ -159,17 +159,21 @@ describe('both environments', () => {
     });
   });
 
-  it('invoke the sweeper, the schedule canceller and the relay every minute, and migrate on deploy', () => {
+  it('invoke the sweeper, the schedule canceller and the relay every minute, the gateway check every 5, and migrate on deploy', () => {
     const schedules = Object.values(dev.api.findResources('AWS::Scheduler::Schedule') as Resources);
     const scheduled = backgroundEntries.filter(([, d]) => d.trigger.kind === 'schedule');
-    expect(scheduled.map(([name]) => name)).toEqual(
-      expect.arrayContaining(['sweeper', 'scheduleCanceller', 'outboxRelay']),
-    );
+    const every: Record<string, string> = {
+      sweeper: 'rate(1 minute)',
+      scheduleCanceller: 'rate(1 minute)',
+      outboxRelay: 'rate(1 minute)',
+      gatewayCheck: 'rate(5 minutes)',
+    };
+    expect(scheduled.map(([name]) => name).sort()).toEqual(Object.keys(every).sort());
     expect(schedules).toHaveLength(scheduled.length);
     for (const [name] of scheduled) {
       const fn = functionByName(dev.api, name);
       const its = schedules.filter((s) => JSON.stringify(s.Properties.Target.Arn).includes(fn.id));
-      expect([name, its.map((s) => s.Properties.ScheduleExpression)]).toEqual([name, ['rate(1 minute)']]);
+      expect([name, its.map((s) => s.Properties.ScheduleExpression)]).toEqual([name, [every[name]]]);
     }
     dev.api.resourceCountIs('Custom::Trigger', 1);
   });
