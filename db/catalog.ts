@@ -115,9 +115,17 @@ export interface RowSpec {
 }
 
 /**
+ * Layout order — the order of a venue's layout, of a schedule's seat status bits and of the seat
+ * maps' pages — is seat id order: `insertVenueWithSeats` numbers a venue's seats in drawing order
+ * (sections by rank, rows as given, seat numbers ascending). `seatId` names the query's seat id.
+ */
+export const layoutOrder = (db: Db, seatId: 'seat.id' | 'ss.seat_id') => db`${db(seatId)}`;
+
+/**
  * Creates the venue and all its seats in two statements, whatever the size: rows go to the
- * server as arrays and `generate_series` expands each into its seats. A seat's rank is its row's
- * rank first, then its distance from the row's centre — "best first" for best-available picks.
+ * server as arrays and `generate_series` expands each into its seats, inserted in drawing order so
+ * that their ids follow it (layout order). A seat's rank is its row's rank first, then its distance
+ * from the row's centre — "best first" for best-available picks.
  */
 export async function insertVenueWithSeats(
   db: Db,
@@ -138,10 +146,55 @@ export async function insertVenueWithSeats(
       ${rows.map((r) => r.seatType)}::text[],
       ${rows.map((r) => r.basePrice)}::numeric[],
       ${rows.map((r) => r.rowRank)}::int[]
-    ) as r(section, row_label, seats, seat_type, base_price, row_rank)
+    ) with ordinality as r(section, row_label, seats, seat_type, base_price, row_rank, position)
     cross join lateral generate_series(1, r.seats) as n
+    order by r.position, n
   `;
   return { ...created!, seatCount: result.count };
+}
+
+/** The version of the venue's seats (bumped when they change), or undefined: no such venue. */
+export async function venueLayoutVersion(db: Db, venueId: number): Promise<number | undefined> {
+  const [venue] = await db<{ version: number }[]>`
+    select seat_map_version as version from venues where id = ${venueId}`;
+  return venue?.version;
+}
+
+export interface LayoutRun {
+  section: string;
+  rowLabel: string;
+  seatType: string;
+  firstNumber: number;
+  count: number;
+  firstSeatId: number;
+}
+
+/**
+ * The venue's seats in layout order as runs: seats of one section, row and type whose numbers and
+ * ids both go up by one. A row made by `insertVenueWithSeats` is one run, a 100,000-seat venue a
+ * thousand rows, not 100,000 seats. Runs are found with gaps-and-islands: a seat that does not
+ * continue the seat before it starts a run.
+ */
+export async function venueLayoutRuns(db: Db, venueId: number): Promise<LayoutRun[]> {
+  return db<LayoutRun[]>`
+    with seats_in_order as (
+      select seat.id, seat.section, seat.row_label, seat.number, seat.seat_type,
+             case when lag(seat.id) over w = seat.id - 1 and lag(seat.number) over w = seat.number - 1
+                   and lag(seat.section) over w = seat.section and lag(seat.row_label) over w = seat.row_label
+                   and lag(seat.seat_type) over w = seat.seat_type
+                  then 0 else 1 end as starts_run
+      from seats seat
+      where seat.venue_id = ${venueId}
+      window w as (order by ${layoutOrder(db, 'seat.id')})
+    ), runs as (
+      select *, sum(starts_run) over (order by id) as run from seats_in_order
+    )
+    select section, row_label as "rowLabel", seat_type as "seatType", min(number) as "firstNumber",
+           count(*)::int as count, min(id) as "firstSeatId"
+    from runs
+    group by run, section, row_label, seat_type
+    order by run
+  `;
 }
 
 export async function venueSeatTypes(db: Db, venueId: number): Promise<string[] | undefined> {

@@ -1,3 +1,4 @@
+import { layoutOrder } from './catalog';
 import type { Db, Tx } from './client';
 import { fromOrderJson, type OrderView } from './orders';
 import type { SeatStatus } from './vocabulary';
@@ -14,40 +15,79 @@ import type { SeatStatus } from './vocabulary';
  * deadlocks.
  */
 
-/**
- * The public seat map as JSON text built by PostgreSQL: 50,000 seats are serialised once, by the
- * database, instead of parsed into objects and stringified again.
- */
-export async function seatMapJson(db: Db, scheduleId: number): Promise<string> {
-  // json_agg of a row keeps the JSON compact ({"seatId":1,...}); json_build_object would pad
-  // every key with spaces — 25 % more bytes on a 50,000-seat map
-  const [row] = await db<{ seats: string }[]>`
-    select coalesce(json_agg(s order by s.section, s."rowLabel", s.number), '[]')::text as seats
-    from (
-      select seat.id as "seatId", seat.section, seat.row_label as "rowLabel", seat.number,
-             seat.seat_type as "seatType", ss.price::text as price,
-             case when seat_is_free(ss) then 'available' else 'unavailable' end as status
-      from schedule_seats ss join seats seat on seat.id = ss.seat_id
-      where ss.schedule_id = ${scheduleId}
-    ) as s
-  `;
-  return row!.seats;
+export interface SeatMapPage {
+  /** JSON text of the page's seats, built by PostgreSQL. */
+  seats: string;
+  /** The page's last seat, when seats are left after it. */
+  moreAfter: number | null;
 }
 
-/** The admin seat map: real statuses (a lapsed hold shows as available) and the holding order. */
-export async function adminSeatMapJson(db: Db, scheduleId: number): Promise<string> {
-  const [row] = await db<{ seats: string }[]>`
-    select coalesce(json_agg(json_build_object(
-             'seatId', seat.id, 'section', seat.section, 'rowLabel', seat.row_label, 'number', seat.number,
-             'seatType', seat.seat_type, 'price', ss.price::text,
-             'status', case when ss.status <> 'available' and seat_is_free(ss) then 'available' else ss.status end,
-             'holdExpiresAt', case when seat_is_free(ss) then null else ss.hold_expires_at end,
-             'orderId', case when seat_is_free(ss) then null else ss.order_id end)
-           order by seat.section, seat.row_label, seat.number), '[]')::text as seats
-    from schedule_seats ss join seats seat on seat.id = ss.seat_id
-    where ss.schedule_id = ${scheduleId}
+/**
+ * A page of a seat map in layout order, as JSON text built by PostgreSQL (50,000 seats are
+ * serialised once, by the database, instead of parsed into objects and stringified again): at most
+ * `limit` seats after `afterSeatId`, ending earlier if its JSON would pass `maxBytes` (long
+ * multi-byte names), so that no page can outgrow a response. `admin`: the real statuses (a lapsed
+ * hold shows as available), the holding order and the hold's deadline.
+ */
+export async function seatMapPage(
+  db: Db,
+  scheduleId: number,
+  page: { afterSeatId: number; limit: number; maxBytes: number; admin: boolean },
+): Promise<SeatMapPage> {
+  // row_to_json keeps the JSON compact ({"seatId":1,...}); json_build_object would pad every key
+  // with spaces — 25 % more bytes on a 50,000-seat map
+  const fields = page.admin
+    ? db`case when ss.status <> 'available' and seat_is_free(ss) then 'available' else ss.status end as status,
+         case when seat_is_free(ss) then null else ss.hold_expires_at end as "holdExpiresAt",
+         case when seat_is_free(ss) then null else ss.order_id end as "orderId"`
+    : db`case when seat_is_free(ss) then 'available' else 'unavailable' end as status`;
+  const [row] = await db<SeatMapPage[]>`
+    with page as (
+      select ss.seat_id,
+             row_to_json(s)::text as seat
+      from schedule_seats ss
+      join seats seat on seat.id = ss.seat_id
+      cross join lateral (
+        select seat.id as "seatId", seat.section, seat.row_label as "rowLabel", seat.number,
+               seat.seat_type as "seatType", ss.price::text as price, ${fields}
+      ) as s
+      where ss.schedule_id = ${scheduleId} and ss.seat_id > ${page.afterSeatId}
+      order by ${layoutOrder(db, 'ss.seat_id')}
+      limit ${page.limit + 1}
+    ), sized as (
+      select seat_id, seat,
+             row_number() over w <= ${page.limit}
+               and sum(octet_length(seat) + 1) over w <= ${page.maxBytes} as fits
+      from page
+      window w as (order by seat_id)
+    )
+    select coalesce('[' || string_agg(seat, ',' order by seat_id) filter (where fits) || ']', '[]') as seats,
+           case when bool_and(fits) then null else max(seat_id) filter (where fits) end as "moreAfter"
+    from sized
   `;
-  return row!.seats;
+  return row!;
+}
+
+/**
+ * Every seat of a public schedule in layout order, '1' free and '0' not, one character each (a
+ * lapsed hold is free as of this statement: time passing changes the answer without any write),
+ * and the schedule's venue; undefined when the schedule is not public.
+ */
+export async function seatStatusBits(
+  db: Db,
+  scheduleId: number,
+): Promise<{ venueId: number; bits: string } | undefined> {
+  const [row] = await db<{ venueId: number; bits: string }[]>`
+    select s.venue_id as "venueId",
+           coalesce((
+             select string_agg(case when seat_is_free(ss) then '1' else '0' end, ''
+                               order by ${layoutOrder(db, 'ss.seat_id')})
+             from schedule_seats ss where ss.schedule_id = s.id
+           ), '') as bits
+    from schedules s join concerts c on c.id = s.concert_id and c.is_active
+    where s.id = ${scheduleId}
+  `;
+  return row;
 }
 
 export interface SectionAvailability {

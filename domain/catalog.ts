@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as catalog from '../db/catalog';
 import { type Db, inTx } from '../db/client';
 import * as reports from '../db/reports';
@@ -69,15 +70,99 @@ export async function getSchedule(db: Db, id: number) {
   return schedule;
 }
 
-/** JSON text, serialised by PostgreSQL (see db/seats.ts). */
-export async function getSeatMapJson(db: Db, scheduleId: number): Promise<string> {
-  await getSchedule(db, scheduleId);
-  return `{"scheduleId":${scheduleId},"seats":${await seats.seatMapJson(db, scheduleId)}}`;
+/** A page of a seat map: `limit` seats at most, after the seat `cursor` names. */
+export interface SeatMapPageQuery {
+  limit: number;
+  cursor?: string;
 }
 
-export async function getAdminSeatMapJson(db: Db, scheduleId: number): Promise<string> {
+/**
+ * A page stops before its JSON passes 4 MB, whatever `limit` says: under the contract's 5 MB as
+ * sent, and under Lambda's 6 MB once the body is escaped into its response.
+ */
+const SEAT_PAGE_MAX_BYTES = 4_000_000;
+
+async function seatMapPageJson(db: Db, scheduleId: number, query: SeatMapPageQuery, admin: boolean) {
+  const page = await seats.seatMapPage(db, scheduleId, {
+    afterSeatId: decodeCursor(query.cursor) ?? 0,
+    limit: query.limit,
+    maxBytes: SEAT_PAGE_MAX_BYTES,
+    admin,
+  });
+  const next = page.moreAfter === null ? 'null' : JSON.stringify(encodeCursor(page.moreAfter));
+  return `{"scheduleId":${scheduleId},"seats":${page.seats},"nextCursor":${next}}`;
+}
+
+/** JSON text, serialised by PostgreSQL (see db/seats.ts). */
+export async function getSeatMapJson(db: Db, scheduleId: number, query: SeatMapPageQuery): Promise<string> {
+  await getSchedule(db, scheduleId);
+  return seatMapPageJson(db, scheduleId, query, false);
+}
+
+export async function getAdminSeatMapJson(
+  db: Db,
+  scheduleId: number,
+  query: SeatMapPageQuery,
+): Promise<string> {
   if (!(await catalog.findSchedule(db, scheduleId))) throw notFound('Schedule', scheduleId);
-  return `{"scheduleId":${scheduleId},"seats":${await seats.adminSeatMapJson(db, scheduleId)}}`;
+  return seatMapPageJson(db, scheduleId, query, true);
+}
+
+/** Changes whenever the layout's JSON could: with the venue's seats, or with its format here. */
+const LAYOUT_FORMAT = 1;
+
+/** The tag of the venue's layout: cheap, from the version of its seats. */
+export async function venueLayoutTag(db: Db, venueId: number): Promise<string> {
+  const version = await catalog.venueLayoutVersion(db, venueId);
+  if (version === undefined) throw notFound('Venue', venueId);
+  return `layout${LAYOUT_FORMAT}.${venueId}.${version}`;
+}
+
+/**
+ * The venue's seats for drawing, in layout order (db/catalog.ts `layoutOrder`): sections, their
+ * rows, each row's seats as a run (numbers `firstNumber`.., seat ids `firstSeatId`..). The seat
+ * status's bits follow the same order.
+ */
+export async function getVenueLayout(db: Db, venueId: number) {
+  const runs = await catalog.venueLayoutRuns(db, venueId);
+  const sections: { section: string; rows: Omit<catalog.LayoutRun, 'section'>[] }[] = [];
+  for (const { section, ...row } of runs) {
+    if (sections.at(-1)?.section !== section) sections.push({ section, rows: [] });
+    sections.at(-1)!.rows.push(row);
+  }
+  return { venueId, seatCount: runs.reduce((n, r) => n + r.count, 0), sections };
+}
+
+/**
+ * The availability of every seat of a public schedule in layout order, as a bitset: bit i (most
+ * significant first) of the bytes is 1 when seat i is available, sent in base64. Its tag is a hash
+ * of the bits, so it changes exactly when some seat's availability does — by a write, or by a
+ * hold lapsing, which no write marks (the database reads the bits as of now). A per-schedule
+ * change counter would be one row every hold of the schedule updates, a queue at an on-sale.
+ */
+export async function getSeatStatus(db: Db, scheduleId: number) {
+  const row = await seats.seatStatusBits(db, scheduleId);
+  if (!row) throw notFound('Schedule', scheduleId);
+  const { bits } = row;
+  const bytes = Buffer.alloc(Math.ceil(bits.length / 8));
+  let availableCount = 0;
+  for (let i = 0; i < bits.length; i++) {
+    if (bits.charCodeAt(i) !== 49) continue; // '1'
+    bytes[i >> 3]! |= 0x80 >> (i & 7);
+    availableCount++;
+  }
+  const hash = createHash('sha256').update(`${bits.length}:`).update(bytes).digest('base64url');
+  return {
+    tag: `status1.${hash.slice(0, 27)}`,
+    body: {
+      scheduleId,
+      venueId: row.venueId,
+      seatCount: bits.length,
+      availableCount,
+      encoding: 'bitset-base64' as const,
+      available: bytes.toString('base64'),
+    },
+  };
 }
 
 export async function getAvailability(db: Db, scheduleId: number) {

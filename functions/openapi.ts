@@ -82,6 +82,29 @@ const idempotencyHeader = z.object({
   ),
 });
 
+const ifNoneMatchHeader = z.object({
+  'If-None-Match': z.optional(
+    doc(z.string().check(z.minLength(1), z.maxLength(1000)), {
+      description: 'The `ETag` of the copy the client has: 304 without a body while it is current',
+    }),
+  ),
+});
+
+/** The validators of a route with `cacheControl`, on its 200 and its 304. */
+const cacheHeaders = (route: RouteDef) => ({
+  ETag: {
+    required: true,
+    description:
+      'Strong validator of this representation (a gzipped body has its own: `-gzip` inside the quotes). Send it back in `If-None-Match`.',
+    schema: { type: 'string', maxLength: 100 },
+  },
+  'Cache-Control': {
+    required: true,
+    description: 'How long any cache may keep the answer without asking again',
+    schema: { type: 'string', const: route.cacheControl },
+  },
+});
+
 const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: toSchema(Problem) } },
@@ -180,6 +203,7 @@ function operation(name: string, route: RouteDef) {
       ...parameters(route.params, 'path'),
       ...parameters(route.query, 'query'),
       ...parameters(headers, 'header'),
+      ...parameters(route.cacheControl ? ifNoneMatchHeader : undefined, 'header'),
     ],
     ...(route.body
       ? {
@@ -192,8 +216,17 @@ function operation(name: string, route: RouteDef) {
     responses: {
       [route.status]: {
         description: 'Success',
+        ...(route.cacheControl ? { headers: cacheHeaders(route) } : {}),
         content: { 'application/json': { schema: toSchema(route.response) } },
       },
+      ...(route.cacheControl
+        ? {
+            304: {
+              description: 'Not modified: `If-None-Match` names the current `ETag`; no body',
+              headers: cacheHeaders(route),
+            },
+          }
+        : {}),
       ...Object.fromEntries(
         Object.entries(route.otherStatuses ?? {}).map(([status, description]) => [
           status,

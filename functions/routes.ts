@@ -47,6 +47,11 @@ export interface RouteDef {
    * body has the same `response` schema. The OpenAPI document lists them.
    */
   otherStatuses?: Readonly<Record<number, string>>;
+  /**
+   * The handler answers with an entity tag (`conditional` in functions/http/responses.ts): `ETag`
+   * and this `Cache-Control` on success, and 304 without a body when `If-None-Match` names the tag.
+   */
+  cacheControl?: string;
   response: z.ZodMiniType;
 }
 
@@ -118,10 +123,36 @@ export const routes = {
     auth: 'public',
     handler: catalog('getSeatMap'),
     needs: ['database'],
-    summary: 'The seat map: available or unavailable',
+    summary: 'The seat map: available or unavailable (large maps in pages)',
     params: s.ScheduleParams,
+    query: s.SeatMapQuery,
     status: 200,
     response: s.SeatMap,
+  },
+  getSeatStatus: {
+    method: 'GET',
+    path: '/schedules/{scheduleId}/seat-status',
+    auth: 'public',
+    handler: catalog('getSeatStatus'),
+    needs: ['database'],
+    summary: 'Every seat available or not, in layout order, as a bitset: poll it with If-None-Match',
+    params: s.ScheduleParams,
+    status: 200,
+    // shared caches may answer for a second: 100,000 fans polling reach the function about once a second per edge
+    cacheControl: 'public, max-age=1',
+    response: s.SeatStatus,
+  },
+  getVenueLayout: {
+    method: 'GET',
+    path: '/venues/{venueId}/layout',
+    auth: 'public',
+    handler: catalog('getVenueLayout'),
+    needs: ['database'],
+    summary: "The venue's sections, rows and seats in drawing order (static: cache it)",
+    params: s.VenueParams,
+    status: 200,
+    cacheControl: 'public, max-age=86400',
+    response: s.VenueLayout,
   },
   getAvailability: {
     method: 'GET',
@@ -292,8 +323,9 @@ export const routes = {
     auth: 'admin',
     handler: admin('seatMap'),
     needs: ['database'],
-    summary: 'Seat map with real statuses and order ids',
+    summary: 'Seat map with real statuses and order ids (large maps in pages)',
     params: s.IdParams,
+    query: s.SeatMapQuery,
     status: 200,
     response: s.AdminSeatMap,
   },

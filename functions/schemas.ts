@@ -19,6 +19,7 @@ import type {
   ConcertSearch,
   CreateScheduleInput,
   CreateVenueInput,
+  SeatMapPageQuery,
 } from '../domain/catalog';
 import type { SeatPick } from '../domain/orders';
 import type { PaymentEvent } from '../domain/payments';
@@ -134,6 +135,7 @@ export const Provider = z.enum(PROVIDERS);
 // ---- params ----------------------------------------------------------------------------------
 
 export const ConcertParams = z.object({ concertId: IdParam });
+export const VenueParams = z.object({ venueId: IdParam });
 export const ScheduleParams = z.object({ scheduleId: IdParam });
 export const OrderParams = z.object({ orderId: IdParam });
 export const IdParams = z.object({ id: IdParam });
@@ -192,12 +194,78 @@ const seatFields = {
   seatType: z.string(),
   price: Money,
 };
+/** Seats per page of a seat map, at most and by default: maps up to this size come whole. */
+const SEAT_PAGE_MAX = 20_000;
+export const SeatMapQuery = z.object({
+  limit: z._default(
+    doc(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(SEAT_PAGE_MAX)), {
+      description: `Seats per page, at most ${SEAT_PAGE_MAX.toLocaleString('en')} (the default)`,
+    }),
+    SEAT_PAGE_MAX,
+  ),
+  cursor: Cursor,
+}) satisfies Parses<SeatMapPageQuery>;
+const seatPages = `Seats in layout order (that of \`GET /venues/{venueId}/layout\`). A map of up to ${SEAT_PAGE_MAX.toLocaleString('en')} seats comes whole (\`nextCursor\` null); a larger one in pages of \`limit\` seats: send \`nextCursor\` back as \`cursor\` until it is null. A page also ends early rather than pass 4 MB of JSON, so no answer outgrows Lambda's 6 MB response limit. To draw a large venue and poll it, use \`GET /venues/{venueId}/layout\` and \`GET /schedules/{scheduleId}/seat-status\` instead.`;
 export const SeatMap = doc(
   z.object({
     scheduleId: Id,
     seats: z.array(z.object({ ...seatFields, status: z.enum(['available', 'unavailable']) })),
+    nextCursor: z.nullable(z.string()),
   }),
-  { id: 'SeatMap' },
+  { id: 'SeatMap', description: seatPages },
+);
+
+export const VenueLayout = doc(
+  z.object({
+    venueId: Id,
+    seatCount: int(),
+    sections: z.array(
+      z.object({
+        section: z.string(),
+        rows: z.array(
+          doc(
+            z.object({
+              rowLabel: z.string(),
+              seatType: z.string(),
+              firstNumber: int(),
+              count: int(),
+              firstSeatId: Id,
+            }),
+            {
+              description:
+                'A run of `count` seats of one type: numbers `firstNumber` to `firstNumber + count - 1`, seat ids `firstSeatId` to `firstSeatId + count - 1`, in that order. A row made by `POST /admin/venues` is one run; a row that is not is listed as several runs with the same `rowLabel`.',
+            },
+          ),
+        ),
+      }),
+    ),
+  }),
+  {
+    id: 'VenueLayout',
+    description:
+      "The venue's seats in drawing order — sections by rank, rows as created, seat numbers ascending — which is layout order: the i-th seat here (counting runs' seats in turn) is the i-th bit of `GET /schedules/{scheduleId}/seat-status`. Static once created: cache it by its `ETag`.",
+  },
+);
+
+export const SeatStatus = doc(
+  z.object({
+    scheduleId: Id,
+    venueId: Id,
+    /** Seats in the bitset: those of the venue's layout. */
+    seatCount: int(),
+    availableCount: int(),
+    encoding: z.literal('bitset-base64'),
+    available: doc(z.string(), {
+      description:
+        'Base64 (RFC 4648, padded) of `ceil(seatCount / 8)` bytes. Seat i of the layout (0-based, layout order) is available when bit `7 - i % 8` of byte `floor(i / 8)` is 1 — most significant bit first; the bits after the last seat are 0. 50,000 seats take 8,336 characters.',
+      example: '/////w==',
+    }),
+  }),
+  {
+    id: 'SeatStatus',
+    description:
+      'Whether each seat of the schedule can be taken now, in layout order (`GET /venues/{venueId}/layout`). A hold that has lapsed counts as available at once. Poll with `If-None-Match`: 304 while no seat changed.',
+  },
 );
 
 export const Availability = doc(
@@ -439,20 +507,21 @@ export const AdminSchedule = doc(
   { id: 'AdminSchedule' },
 );
 
-const SeatStatus = z.enum(SEAT_STATUSES);
+const SeatStatusName = z.enum(SEAT_STATUSES);
 export const AdminSeatMap = doc(
   z.object({
     scheduleId: Id,
     seats: z.array(
       z.object({
         ...seatFields,
-        status: SeatStatus,
+        status: SeatStatusName,
         holdExpiresAt: z.nullable(Timestamp),
         orderId: z.nullable(Id),
       }),
     ),
+    nextCursor: z.nullable(z.string()),
   }),
-  { id: 'AdminSeatMap' },
+  { id: 'AdminSeatMap', description: seatPages },
 );
 
 export const ScheduleReport = doc(

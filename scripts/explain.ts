@@ -85,7 +85,12 @@ export async function explainHotQueries(url: string, scheduleId: number): Promis
     // an order to read back (its seats are not the ones the hold case takes)
     const placed = (await hold(sql, sample!.seatIds.slice(4)))!.order!;
     const cases: [string, (tx: Tx) => Promise<unknown>][] = [
-      ['seat map', (tx) => seats.seatMapJson(tx, scheduleId)],
+      [
+        'seat map',
+        (tx) =>
+          seats.seatMapPage(tx, scheduleId, { afterSeatId: 0, limit: 20_000, maxBytes: 4e6, admin: false }),
+      ],
+      ['seat status', (tx) => seats.seatStatusBits(tx, scheduleId)],
       ['availability', (tx) => seats.availabilityBySection(tx, scheduleId)],
       ['hold', (tx) => hold(tx, sample!.seatIds.slice(0, 4))],
       ['best available: candidate blocks', (tx) => seats.findCandidateBlocks(tx, scheduleId, 2, {}, 24)],

@@ -28,7 +28,7 @@ export const updateSchedule = httpHandler(routes.updateSchedule, async ({ db, pa
 
 export const seatMap = httpHandler(
   routes.adminSeatMap,
-  async ({ db, params }) => new RawJson(await catalog.getAdminSeatMapJson(db, params.id)),
+  async ({ db, params, query }) => new RawJson(await catalog.getAdminSeatMapJson(db, params.id, query)),
 );
 
 export const scheduleReport = httpHandler(routes.scheduleReport, async ({ db, params }) => {

@@ -1,7 +1,7 @@
 import * as catalog from '../../domain/catalog';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';
-import { RawJson } from './responses';
+import { conditional, RawJson } from './responses';
 
 export const listConcerts = httpHandler(routes.listConcerts, ({ db, query }) =>
   catalog.listConcerts(db, query),
@@ -17,7 +17,19 @@ export const getSchedule = httpHandler(routes.getSchedule, ({ db, params }) =>
 
 export const getSeatMap = httpHandler(
   routes.getSeatMap,
-  async ({ db, params }) => new RawJson(await catalog.getSeatMapJson(db, params.scheduleId)),
+  async ({ db, params, query }) => new RawJson(await catalog.getSeatMapJson(db, params.scheduleId, query)),
+);
+
+export const getSeatStatus = httpHandler(routes.getSeatStatus, async ({ db, params, event }) => {
+  const status = await catalog.getSeatStatus(db, params.scheduleId);
+  return conditional(event, status.tag, () => status.body);
+});
+
+export const getVenueLayout = httpHandler(routes.getVenueLayout, async ({ db, params, event }) =>
+  // the tag is one primary-key read: a 304 never builds the layout
+  conditional(event, await catalog.venueLayoutTag(db, params.venueId), () =>
+    catalog.getVenueLayout(db, params.venueId),
+  ),
 );
 
 export const getAvailability = httpHandler(routes.getAvailability, ({ db, params }) =>

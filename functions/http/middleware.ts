@@ -72,7 +72,7 @@ export function httpHandler<R extends RouteDef>(route: R, fn: (request: HttpRequ
       } as HttpRequest<R>;
       const key = route.idempotent ? idempotencyKey(event) : undefined;
       if (key && caller) return respondOnce(route, key, caller, request, fn);
-      const { status, body } = success(route, await fn(request));
-      return json(status, body);
+      const { status, body, headers } = success(route, await fn(request));
+      return status === 304 ? { statusCode: 304, headers } : json(status, body, headers);
     });
 }

@@ -1,6 +1,7 @@
 import type { AppError } from '../../domain/errors';
 import type { RouteDef } from '../routes';
-import type { HttpResult } from './middleware';
+import type { HttpEvent, HttpResult } from './middleware';
+import { header } from './middleware/parse-request';
 
 /** A body that is JSON text already (built by PostgreSQL): sent as is, never parsed. */
 export class RawJson {
@@ -15,8 +16,57 @@ export class WithStatus {
   ) {}
 }
 
-/** The status and body of what a route's handler returned. */
-export function success(route: RouteDef, result: unknown): { status: number; body: unknown } {
+/** A body with its entity tag, from a route with `cacheControl`: sent with `ETag` and `Cache-Control`. */
+export class Tagged {
+  constructor(
+    readonly etag: string,
+    readonly body: unknown,
+  ) {}
+}
+
+/** The client's copy is current (If-None-Match named the tag): 304 without a body. */
+export class NotModified {
+  constructor(readonly etag: string) {}
+}
+
+/**
+ * A gzipped body is another representation than the plain one, so its strong tag differs: the
+ * compression middleware appends this inside the quotes (as Apache's mod_deflate does), and
+ * If-None-Match accepts either form.
+ */
+export const GZIP_TAG_SUFFIX = '-gzip';
+
+/**
+ * Answers the request for a representation tagged `opaqueTag`: 304 when the client's
+ * If-None-Match names it (weak comparison, RFC 9110 13.1.2, in either content coding) or is `*`;
+ * otherwise the body, which is only built then.
+ */
+export async function conditional(
+  event: HttpEvent,
+  opaqueTag: string,
+  body: () => unknown,
+): Promise<Tagged | NotModified> {
+  const etag = `"${opaqueTag}"`;
+  const sent = header(event, 'if-none-match');
+  const plain = (tag: string) => tag.trim().replace(/^W\//, '').replace(`${GZIP_TAG_SUFFIX}"`, '"');
+  const matched = sent?.trim() === '*' ? etag : sent?.split(',').find((tag) => plain(tag) === etag);
+  // the 304 names the representation the client has, as the 200 that gave it did
+  return matched ? new NotModified(matched.trim().replace(/^W\//, '')) : new Tagged(etag, await body());
+}
+
+/** The status, body and headers of what a route's handler returned. */
+export function success(
+  route: RouteDef,
+  result: unknown,
+): { status: number; body: unknown; headers?: Record<string, string> } {
+  if (result instanceof Tagged || result instanceof NotModified) {
+    if (!route.cacheControl)
+      throw new Error(`${route.method} ${route.path} answered with an ETag but declares no cacheControl`);
+    const headers = { etag: result.etag, 'cache-control': route.cacheControl };
+    return result instanceof Tagged
+      ? { status: route.status, body: result.body ?? null, headers }
+      : { status: 304, body: undefined, headers };
+  }
   if (!(result instanceof WithStatus)) return { status: route.status, body: result ?? null };
   // a status the OpenAPI document does not promise is a bug of ours, never something to send
   if (!route.otherStatuses?.[result.status]) {

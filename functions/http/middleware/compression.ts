@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { MiddlewareObj } from '@middy/core';
 import type { HttpContext, HttpEvent, HttpResult } from '../middleware';
+import { GZIP_TAG_SUFFIX } from '../responses';
 import { header } from './parse-request';
 
 const COMPRESS_FROM_BYTES = 16 * 1024;
@@ -28,9 +29,16 @@ function gzipped(event: HttpEvent, result: HttpResult): HttpResult {
   const body = result.body ?? '';
   if (body.length < COMPRESS_FROM_BYTES || !/\bgzip\b/.test(header(event, 'accept-encoding') ?? ''))
     return result;
+  const etag = result.headers?.etag;
   return {
     ...result,
-    headers: { ...result.headers, 'content-encoding': 'gzip', vary: 'accept-encoding' },
+    headers: {
+      ...result.headers,
+      'content-encoding': 'gzip',
+      vary: 'accept-encoding',
+      // the gzipped bytes are another representation: a strong tag must not name both
+      ...(typeof etag === 'string' ? { etag: etag.replace(/"$/, `${GZIP_TAG_SUFFIX}"`) } : {}),
+    },
     body: gzipSync(body, { level: 1 }).toString('base64'),
     isBase64Encoded: true,
   };
