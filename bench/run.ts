@@ -21,7 +21,8 @@ interface Sections {
   rush: Record<string, RushResult>;
   bestAvailable: RushResult;
   api: Awaited<ReturnType<typeof apiRush>>;
-  seatMap: Awaited<ReturnType<typeof seatMap>>;
+  seatMap: Awaited<ReturnType<typeof seatMap>>['seatMap'];
+  seatStatus: Awaited<ReturnType<typeof seatMap>>['seatStatus'];
   sweeper: Awaited<ReturnType<typeof sweeperBench>>;
   bundles: Awaited<ReturnType<typeof bundles>>['bundles'];
   emptyImportMs: number;
@@ -32,7 +33,7 @@ const benchmarks: Record<string, (url: string, admin: Sql) => Promise<Partial<Se
   rush: async (url, admin) => ({ rush: await rushStrategies(url, admin) }),
   'best-available': async (url, admin) => ({ bestAvailable: await bestAvailableRush(url, admin) }),
   api: async (url, admin) => ({ api: await apiRush(url, admin) }),
-  'seat-map': async (url, admin) => ({ seatMap: await seatMap(url, admin) }),
+  'seat-map': (url, admin) => seatMap(url, admin),
   sweeper: async (url, admin) => ({ sweeper: await sweeperBench(url, admin) }),
   bundles: (url) => bundles(url),
 };
@@ -81,6 +82,7 @@ function printTables(r: Partial<Sections>) {
   if (rushRows.length > 0) console.table(rushRows);
   if (r.api) console.table([{ ...r.api }]);
   if (r.seatMap) console.table([{ ...r.seatMap }]);
+  if (r.seatStatus) console.table([{ ...r.seatStatus }]);
   if (r.sweeper) console.table([{ ...r.sweeper }]);
   if (r.bundles) console.table(r.bundles);
   if (r.emptyImportMs !== undefined) console.log(`empty module import: ${r.emptyImportMs} ms`);

@@ -33,6 +33,20 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['Order', 'Problem', 'SeatMap', 'CreateOrder', 'PaymentWebhookEvent']),
     );
+    // seat maps for drawing and polling: validators on 200 and 304, If-None-Match accepted
+    for (const path of ['/venues/{venueId}/layout', '/schedules/{scheduleId}/seat-status']) {
+      const op = doc.paths[path]!.get! as unknown as {
+        parameters: { name: string; in: string }[];
+        responses: Record<string, { headers?: Record<string, unknown>; content?: unknown }>;
+      };
+      expect(op.parameters).toContainEqual(expect.objectContaining({ name: 'If-None-Match', in: 'header' }));
+      for (const status of ['200', '304'])
+        expect(Object.keys(op.responses[status]!.headers!), `${path} ${status}`).toEqual([
+          'ETag',
+          'Cache-Control',
+        ]);
+      expect(op.responses['304']!.content).toBeUndefined();
+    }
     expect(doc.paths['/orders']!.post!.parameters!.map((p) => p.name)).toContain('Idempotency-Key');
     expect(doc.paths['/webhooks/pg/{provider}']!.post!.parameters!.map((p) => p.name)).toContain(
       'PG-Signature',
