@@ -48,10 +48,14 @@ export async function conditional(
 ): Promise<Tagged | NotModified> {
   const etag = `"${opaqueTag}"`;
   const sent = header(event, 'if-none-match');
-  const plain = (tag: string) => tag.trim().replace(/^W\//, '').replace(`${GZIP_TAG_SUFFIX}"`, '"');
+  const strong = (tag: string) => tag.trim().replace(/^W\//, '');
+  const plain = (tag: string) =>
+    strong(tag).endsWith(`${GZIP_TAG_SUFFIX}"`)
+      ? `${strong(tag).slice(0, -GZIP_TAG_SUFFIX.length - 1)}"`
+      : strong(tag);
   const matched = sent?.trim() === '*' ? etag : sent?.split(',').find((tag) => plain(tag) === etag);
   // the 304 names the representation the client has, as the 200 that gave it did
-  return matched ? new NotModified(matched.trim().replace(/^W\//, '')) : new Tagged(etag, await body());
+  return matched ? new NotModified(strong(matched)) : new Tagged(etag, await body());
 }
 
 /** The status, body and headers of what a route's handler returned. */
