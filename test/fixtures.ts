@@ -1,5 +1,7 @@
 import type { Db } from '../db/client';
 import { createConcert, createSchedule, createVenue } from '../domain/catalog';
+import { fromCents, toCents } from '../domain/money';
+import type { SimulatorState } from '../local/pg-simulator/state';
 
 export interface Show {
   concertId: number;
@@ -83,6 +85,7 @@ export async function invariantViolations(db: Db): Promise<Record<string, unknow
     cancelledHoldingSeat,
     seatStateMismatch,
     openPaymentOfEndedOrder,
+    bookedWithoutMoney,
   ] = await Promise.all([
     db`
       select oi.schedule_seat_id, count(*) from order_items oi
@@ -113,6 +116,16 @@ export async function invariantViolations(db: Db): Promise<Record<string, unknow
     db`
       select p.id from payments p join orders o on o.id = p.order_id
       where p.status = 'initiated' and o.status not in ('created', 'awaiting_payment')`,
+    // a booked seat is paid for: a successful payment of its order still holds, after the refunds
+    // asked for or given back (a failed refund gave nothing back), at least the booked items' price
+    db`
+      select ss.id from schedule_seats ss join orders o on o.id = ss.order_id
+      where ss.status = 'booked' and not exists (
+        select 1 from payments p
+        where p.order_id = o.id and p.status = 'success'
+          and p.amount - coalesce((select sum(r.amount) from payments r
+                                   where r.refund_of = p.id and r.refund_status in ('requested', 'sent')), 0)
+              >= (select sum(oi.price) from order_items oi where oi.order_id = o.id and oi.status = 'booked'))`,
   ]);
   const all = {
     seatInTwoOrders,
@@ -122,6 +135,68 @@ export async function invariantViolations(db: Db): Promise<Record<string, unknow
     cancelledHoldingSeat,
     seatStateMismatch,
     openPaymentOfEndedOrder,
+    bookedWithoutMoney,
   };
   return Object.fromEntries(Object.entries(all).filter(([, rows]) => rows.length > 0));
 }
+
+/**
+ * What must hold of refunds once everything has settled (in between, refunds are legitimately
+ * `requested`): every refund ended `sent` or `failed`; the gateway executed each refund at most once;
+ * and what the gateway gave back of each payment is exactly what we record as sent — no refund
+ * executed twice or silently, none recorded as sent that the gateway never executed.
+ */
+export async function refundViolations(db: Db, gateway: SimulatorState): Promise<Record<string, unknown[]>> {
+  const unsettledRefunds = await db`
+    select id, refund_of as "refundOf", amount::text, refund_attempts as attempts from payments
+    where refund_status = 'requested'`;
+
+  const executions = new Map<string, number>();
+  const givenBack = new Map<string, number>();
+  for (const payment of gateway.payments.values()) {
+    // the built-in gateway keeps cents, Toss and PortOne whole won
+    const toCentsAtGateway = payment.provider === 'builtin' ? 1 : 100;
+    for (const cancel of payment.cancels) {
+      // our key is refund-<id>: Toss and the built-in gateway keep it as the Idempotency-Key,
+      // PortOne (no such header) in the cancel's reason
+      const refundId = REFUND_KEY.exec(cancel.key)?.[1] ?? REFUND_KEY.exec(cancel.reason)?.[1];
+      const key = refundId ? `refund ${refundId}` : `${payment.paymentRef} ${cancel.key}`;
+      executions.set(key, (executions.get(key) ?? 0) + 1);
+      givenBack.set(
+        payment.paymentRef,
+        (givenBack.get(payment.paymentRef) ?? 0) + cancel.amount * toCentsAtGateway,
+      );
+    }
+  }
+  const executedTwice = [...executions].filter(([, n]) => n > 1).map(([key, n]) => ({ key, n }));
+
+  const sentByUs = await db<{ paymentRef: string; provider: string; sent: string; refunds: unknown[] }[]>`
+    select p.public_id as "paymentRef", p.provider,
+           coalesce((select sum(r.amount) from payments r where r.refund_of = p.id and r.refund_status = 'sent'), 0)::text as sent,
+           coalesce((select json_agg(json_build_object('id', r.id, 'amount', r.amount::text, 'status', r.refund_status,
+                                                       'error', r.refund_error) order by r.id)
+                     from payments r where r.refund_of = p.id), '[]') as refunds
+    from payments p where p.status <> 'refund'`;
+  // with the refunds on both sides, so that a disagreement can be read without digging
+  const atGateway = (paymentRef: string) =>
+    gateway.payments
+      .get(paymentRef)
+      ?.cancels.map((c) => ({ amount: c.amount, key: c.key, reason: c.reason })) ?? [];
+  const known = new Set(sentByUs.map((p) => p.paymentRef));
+  const gatewayAndUsDisagree = [
+    ...sentByUs.filter((p) => toCents(p.sent) !== (givenBack.get(p.paymentRef) ?? 0)),
+    ...[...givenBack.keys()]
+      .filter((ref) => !known.has(ref))
+      .map((paymentRef) => ({ paymentRef, sent: '0' })),
+  ].map((p) => ({
+    ...p,
+    givenBack: fromCents(givenBack.get(p.paymentRef) ?? 0),
+    atGateway: atGateway(p.paymentRef),
+  }));
+
+  const all = { unsettledRefunds, executedTwice, gatewayAndUsDisagree };
+  return Object.fromEntries(Object.entries(all).filter(([, rows]) => rows.length > 0));
+}
+
+/** A refund's idempotency key (domain/refunds.ts refundIdempotencyKey): refund-<its id>. */
+const REFUND_KEY = /\brefund-(\d+)\b/;
