@@ -3,6 +3,7 @@ import { sign } from '../../functions/adapters/pg-webhooks';
 import {
   escapeHtml,
   redirect,
+  registerGatewaySideCancel,
   registerSimHandler,
   type SimContext,
   type SimRequest,
@@ -110,6 +111,38 @@ registerSimHandler(async (req, res, ctx) => {
   }
   sendJson(res, 200, { paymentRef: ref, cancelledAmount: cents(wanted), cancelledAt: cancel.at });
   return true;
+});
+
+/**
+ * A cancel the gateway made on its own (its console, a chargeback): the money goes back and the
+ * gateway says so with a signed `payment.cancelled` carrying everything cancelled so far.
+ */
+registerGatewaySideCancel('builtin', (ctx, payment, won) => {
+  const balance = payment.amount - payment.cancels.reduce((n, c) => n + c.amount, 0);
+  const amount = won === undefined ? balance : Math.round(won * 100);
+  if ((payment.status !== 'paid' && payment.status !== 'partially_cancelled') || amount > balance)
+    return { status: 409, body: { code: 'NOT_CANCELLABLE', message: `${cents(balance)} left` } };
+  const at = new Date().toISOString();
+  payment.cancels.push({ key: `console_${randomUUID()}`, amount, reason: 'Cancelled by the gateway', at });
+  payment.status = amount === balance ? 'cancelled' : 'partially_cancelled';
+  ctx.state.recordRefund('builtin');
+  const event = {
+    eventId: `evt_${randomUUID()}`,
+    type: 'payment.cancelled',
+    paymentId: payment.extra.paymentId,
+    pgTid: payment.pgTid,
+    amount: cents(payment.cancels.reduce((n, c) => n + c.amount, 0)),
+    occurredAt: at,
+  };
+  const body = JSON.stringify(event);
+  ctx.deliver(
+    'builtin',
+    payment.paymentRef,
+    `/webhooks/pg/${String(payment.extra.provider)}`,
+    { 'pg-signature': sign(ctx.options.builtinWebhookSecret, body) },
+    body,
+  );
+  return { status: 200, body: view(payment) };
 });
 
 function verified(req: SimRequest, ctx: SimContext): boolean {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FAULT_MODES, type FaultMode, type SimProvider, SimulatorState } from './state';
+import { FAULT_MODES, type FaultMode, type SimPayment, type SimProvider, SimulatorState } from './state';
 
 /**
  * The local payment gateway simulator: Toss Payments v1, PortOne V2 and the built-in signed
@@ -14,7 +14,7 @@ import { FAULT_MODES, type FaultMode, type SimProvider, SimulatorState } from '.
  *                     against an origin, so PORTONE_API_BASE is the simulator's origin
  *   /builtin/…        the built-in gateway's refunds  (builtin.ts)
  *   /checkout/…       the payment windows             (each module)
- *   /_sim/…           control: faults, counts, payments, reset
+ *   /_sim/…           control: faults, counts, payments, reset, and a cancel made at the gateway
  */
 export interface SimulatorOptions {
   /** 0: any free port. */
@@ -63,6 +63,21 @@ export type SimHandler = (req: SimRequest, res: ServerResponse, ctx: SimContext)
 const handlers: SimHandler[] = [];
 export function registerSimHandler(handler: SimHandler): void {
   handlers.push(handler);
+}
+
+/**
+ * A cancel made at the gateway on its own, as its merchant console (or a card company) would: the
+ * money goes back and the gateway sends its webhook. `amount` in won; undefined: all that is left.
+ */
+export type GatewaySideCancel = (
+  ctx: SimContext,
+  payment: SimPayment,
+  amount: number | undefined,
+) => { status: number; body: unknown };
+
+const gatewaySideCancels = new Map<SimProvider, GatewaySideCancel>();
+export function registerGatewaySideCancel(provider: SimProvider, cancel: GatewaySideCancel): void {
+  gatewaySideCancels.set(provider, cancel);
 }
 
 export interface RunningSimulator {
@@ -116,7 +131,7 @@ export async function startPgSimulator(options: SimulatorOptions): Promise<Runni
         headers: req.headers,
         body,
       };
-      if (await control(request, res, state)) return;
+      if (await control(request, res, ctx)) return;
       for (const handle of handlers) if (await handle(request, res, ctx)) return;
       sendJson(res, 404, {
         code: 'NOT_FOUND',
@@ -144,9 +159,11 @@ export async function startPgSimulator(options: SimulatorOptions): Promise<Runni
 }
 
 /** `/_sim/…`: what a test or a developer uses to steer the simulator and read what it saw. */
-async function control(req: SimRequest, res: ServerResponse, state: SimulatorState): Promise<boolean> {
+async function control(req: SimRequest, res: ServerResponse, ctx: SimContext): Promise<boolean> {
+  const { state } = ctx;
   const path = req.url.pathname;
   if (!path.startsWith('/_sim/')) return false;
+  const cancelled = /^\/_sim\/payments\/([^/]+)\/cancel$/.exec(path);
   if (req.method === 'POST' && path === '/_sim/faults') {
     const { paymentRef, modes } = JSON.parse(req.body || '{}') as { paymentRef?: string; modes?: string[] };
     const unknown = (modes ?? []).filter((m) => !(FAULT_MODES as readonly string[]).includes(m));
@@ -161,6 +178,18 @@ async function control(req: SimRequest, res: ServerResponse, state: SimulatorSta
     sendJson(res, 200, { paymentRef, modes });
   } else if (req.method === 'GET' && path === '/_sim/counts') {
     sendJson(res, 200, state.counts);
+  } else if (req.method === 'POST' && cancelled) {
+    // `{ amount? }` in won: cancels at the gateway, not through our API (a merchant console)
+    const payment = state.payments.get(decodeURIComponent(cancelled[1]!));
+    const { amount } = JSON.parse(req.body || '{}') as { amount?: number | string };
+    const won = amount === undefined ? undefined : Number(amount);
+    if (!payment) sendJson(res, 404, { code: 'NOT_FOUND', message: 'no such payment' });
+    else if (won !== undefined && !(won > 0))
+      sendJson(res, 400, { code: 'INVALID_REQUEST', message: 'amount must be a positive number of won' });
+    else {
+      const answer = gatewaySideCancels.get(payment.provider)!(ctx, payment, won);
+      sendJson(res, answer.status, answer.body);
+    }
   } else if (req.method === 'GET' && path.startsWith('/_sim/payments/')) {
     const payment = state.payments.get(decodeURIComponent(path.slice('/_sim/payments/'.length)));
     if (payment) sendJson(res, 200, payment);

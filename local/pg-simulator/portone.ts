@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import {
   escapeHtml,
   redirect,
+  registerGatewaySideCancel,
   registerSimHandler,
   type SimContext,
   type SimRequest,
@@ -136,17 +137,7 @@ async function cancelPayment(paymentId: string, req: SimRequest, res: ServerResp
       `Cannot cancel ${amount} of a cancellable ${cancellable}`,
     );
 
-  // executed: the money goes back
-  const at = new Date().toISOString();
-  const id = `cancel_${randomUUID()}`;
-  payment.cancels.push({ key: id, amount, reason: body.reason, at });
-  payment.status = amount === cancellable ? 'cancelled' : 'partially_cancelled';
-  payment.extra.statusChangedAt = at;
-  ctx.state.recordRefund('portone');
-  if (body.skipWebhook !== true) {
-    const type = payment.status === 'cancelled' ? 'Transaction.Cancelled' : 'Transaction.PartialCancelled';
-    sendWebhook(ctx, payment, type, { cancellationId: id });
-  }
+  executeCancel(ctx, payment, amount, body.reason, body.skipWebhook !== true);
   if (ctx.state.takeFault(paymentId, 'refundLosesAnswer'))
     return sendError(
       res,
@@ -156,6 +147,42 @@ async function cancelPayment(paymentId: string, req: SimRequest, res: ServerResp
     );
   sendJson(res, 200, { cancellation: portoneCancellation(payment.cancels.at(-1)!) });
 }
+
+/** The money goes back: the cancellation is kept on the payment and (unless skipped) announced. */
+function executeCancel(
+  ctx: SimContext,
+  payment: SimPayment,
+  amount: number,
+  reason: string,
+  notify: boolean,
+) {
+  const cancellable = payment.amount - cancelledTotal(payment);
+  const at = new Date().toISOString();
+  const id = `cancel_${randomUUID()}`;
+  payment.cancels.push({ key: id, amount, reason, at });
+  payment.status = amount === cancellable ? 'cancelled' : 'partially_cancelled';
+  payment.extra.statusChangedAt = at;
+  ctx.state.recordRefund('portone');
+  if (notify) {
+    const type = payment.status === 'cancelled' ? 'Transaction.Cancelled' : 'Transaction.PartialCancelled';
+    sendWebhook(ctx, payment, type, { cancellationId: id });
+  }
+}
+
+// a cancel in PortOne's console: money back and its webhook, as for a cancel through the API
+registerGatewaySideCancel('portone', (ctx, payment, amount) => {
+  if (payment.status !== 'paid' && payment.status !== 'partially_cancelled')
+    return { status: 409, body: { type: 'PAYMENT_NOT_PAID', message: `Payment is ${payment.status}` } };
+  const cancellable = payment.amount - cancelledTotal(payment);
+  const won = amount ?? cancellable;
+  if (!Number.isInteger(won) || won > cancellable)
+    return {
+      status: 409,
+      body: { type: 'CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT', message: `${cancellable} is cancellable` },
+    };
+  executeCancel(ctx, payment, won, 'Cancelled in the PortOne console', true);
+  return { status: 200, body: { cancellation: portoneCancellation(payment.cancels.at(-1)!) } };
+});
 
 const cancelledTotal = (payment: SimPayment) => payment.cancels.reduce((sum, c) => sum + c.amount, 0);
 

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import {
   redirect,
+  registerGatewaySideCancel,
   registerSimHandler,
   type SimContext,
   type SimRequest,
@@ -38,6 +39,16 @@ interface Answer {
   status: number;
   body: unknown;
 }
+
+// a cancel in Toss's merchant console: the same cancel, under no key of ours, and its webhook
+registerGatewaySideCancel('toss', (ctx, payment, amount) =>
+  cancel(
+    ctx,
+    payment,
+    { cancelReason: 'Cancelled in the merchant console', cancelAmount: amount },
+    undefined,
+  ),
+);
 
 const tossError = (status: number, code: string, message: string): Answer => ({
   status,
