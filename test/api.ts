@@ -36,7 +36,11 @@ export const TEST_ISSUER = 'http://localhost:3000';
  * The API as a client sees it, without a socket: requests go through the local gateway (route
  * match, JWT check, API Gateway v2 event) into the real handlers, on a database of this test file.
  */
-export async function createTestApi(env: Record<string, string> = {}) {
+export async function createTestApi(
+  env: Record<string, string> = {},
+  /** connections: the pool of the file's database (the race suite drives 100 at once). */
+  options: { connections?: number } = {},
+) {
   const routes = loadRoutes();
   // The gateways' webhooks reach the API over HTTP, as they would in AWS.
   const server = createGateway(routes);
@@ -68,7 +72,7 @@ export async function createTestApi(env: Record<string, string> = {}) {
   });
   resetConfig();
   forgetUsers();
-  const db: TestDatabase = await createTestDatabase({ max: 20 });
+  const db: TestDatabase = await createTestDatabase({ max: options.connections ?? 20 });
   setSql(db.sql);
   await initLocalIssuer(TEST_ISSUER);
   const queue = new LocalQueue<QueuedPaymentEvent>(processPayments as never, { visibilityTimeoutMs: 50 });
@@ -78,13 +82,22 @@ export async function createTestApi(env: Record<string, string> = {}) {
   const bus = new LocalEventBus({ 'refund.requested': refundQueue }, (e) => published.push(e));
   useEventPublisher(bus);
 
+  /**
+   * One pass of what AWS runs on its own — the payment queue, the relay, the refund queue — without
+   * waiting for webhooks on their way. Returns how many events the relay published.
+   */
+  async function pump(): Promise<number> {
+    await queue.drain();
+    const { published } = await relayOutbox(db.sql, bus);
+    await refundQueue.drain();
+    return published;
+  }
+
   /** Runs what AWS would run on its own until nothing is left: webhooks, the relay, refunds. */
   async function settle(): Promise<void> {
     for (let round = 0; round < 20; round++) {
       await simulator.settled();
-      await queue.drain();
-      const { published: relayed } = await relayOutbox(db.sql, bus);
-      await refundQueue.drain();
+      const relayed = await pump();
       if (relayed === 0 && queue.depth === 0 && refundQueue.depth === 0) return;
       // messages handed back (a gateway unavailable) wait out their visibility timeout
       await new Promise((r) => setTimeout(r, 60));
@@ -122,6 +135,7 @@ export async function createTestApi(env: Record<string, string> = {}) {
     simulator,
     apiBase,
     published,
+    pump,
     settle,
     request,
     token: (sub: string, extra: Partial<TokenRequest> = {}) => issueToken({ sub, ...extra }),
