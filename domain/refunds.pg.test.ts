@@ -25,13 +25,10 @@ afterAll(async () => {
   await api.close();
 });
 
-type Provider = 'toss' | 'portone' | 'card' | 'kakao';
+type Provider = 'toss' | 'portone' | 'card';
 
-/**
- * An order of `n` seats paid through the provider's own flow, everything settled; after an attempt
- * with `supersededAttempt` first, when given.
- */
-async function paidOrder(provider: Provider, n = 2, supersededAttempt?: Provider) {
+/** An order of `n` seats paid through the provider's own flow, everything settled. */
+async function paidOrder(provider: Provider, n = 2) {
   const seatIds = show.seatIds.slice(nextSeat, nextSeat + n);
   nextSeat += n;
   const order = await api.request('POST', '/orders', {
@@ -39,11 +36,6 @@ async function paidOrder(provider: Provider, n = 2, supersededAttempt?: Provider
     body: { scheduleId: show.scheduleId, seatIds },
   });
   const orderId = order.body.id as number;
-  if (supersededAttempt)
-    await api.request('POST', `/orders/${orderId}/payments`, {
-      token: fan,
-      body: { provider: supersededAttempt },
-    });
   const { body: payment } = await api.request('POST', `/orders/${orderId}/payments`, {
     token: fan,
     body: { provider },

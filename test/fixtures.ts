@@ -157,10 +157,10 @@ export async function refundViolations(db: Db, gateway: SimulatorState): Promise
     // the built-in gateway keeps cents, Toss and PortOne whole won
     const toCentsAtGateway = payment.provider === 'builtin' ? 1 : 100;
     for (const cancel of payment.cancels) {
-      // our key is refund-<id>: Toss and the built-in gateway keep it as the Idempotency-Key,
-      // PortOne (no such header) in the cancel's reason
-      const refundId = REFUND_KEY.exec(cancel.key)?.[1] ?? REFUND_KEY.exec(cancel.reason)?.[1];
-      const key = refundId ? `refund ${refundId}` : `${payment.paymentRef} ${cancel.key}`;
+      // our refund's key: Toss and the built-in gateway keep it as the Idempotency-Key, PortOne (no
+      // such header) in the cancel's reason; a cancel made at the gateway has none
+      const ours = REFUND_KEY.exec(cancel.key)?.[0] ?? REFUND_KEY.exec(cancel.reason)?.[0];
+      const key = ours ?? `${payment.paymentRef} ${cancel.key}`;
       executions.set(key, (executions.get(key) ?? 0) + 1);
       givenBack.set(
         payment.paymentRef,
@@ -198,5 +198,5 @@ export async function refundViolations(db: Db, gateway: SimulatorState): Promise
   return Object.fromEntries(Object.entries(all).filter(([, rows]) => rows.length > 0));
 }
 
-/** A refund's idempotency key (domain/refunds.ts refundIdempotencyKey): refund-<its id>. */
-const REFUND_KEY = /\brefund-(\d+)\b/;
+/** A refund's idempotency key (domain/refunds.ts refundIdempotencyKey): refund-<payment ref>-<its id>. */
+const REFUND_KEY = /\brefund-[A-Za-z0-9_-]+-\d+\b/;
