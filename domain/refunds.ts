@@ -2,6 +2,7 @@ import { type Db, inTx, type Tx } from '../db/client';
 import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import type { Provider } from '../db/vocabulary';
+import { toCents } from './money';
 import { GatewayError, type PaymentGateway } from './ports';
 
 /**
@@ -96,6 +97,20 @@ export async function sendRefund(
     // only the gateway's refusal is final: anything else (unavailable, a secret not readable now, a
     // network error outside the adapter) is tried again until the attempts run out
     const refused = error instanceof GatewayError && error.kind !== 'unavailable';
+    if (refused && (await madeAtTheGateway(refund, gatewayFor))) {
+      // Refused because the money is already back: someone cancelled it at the gateway (its
+      // console, the card company) while this refund waited. That is this refund, made there.
+      await inTx(db, async (tx) => {
+        if (await payments.settleRefund(tx, refund.id, { status: 'sent' }))
+          await recordEvent(tx, 'refund.sent', {
+            refundId: refund.id,
+            orderId: refund.orderId,
+            amount: refund.amount,
+            atGateway: true,
+          });
+      });
+      return { outcome: 'sent' };
+    }
     const retry = !refused && refund.attempts < maxAttempts;
     await inTx(db, async (tx) => {
       if (retry) return payments.settleRefund(tx, refund.id, { status: 'requested', error: message });
@@ -120,4 +135,24 @@ export async function sendRefund(
     }
   });
   return { outcome: 'sent' };
+}
+
+/**
+ * Whether the gateway has given back at least this refund beyond what we know was sent: its
+ * remaining balance is no more than ours would be after this refund.
+ */
+async function madeAtTheGateway(
+  refund: payments.RefundToSend,
+  gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
+): Promise<boolean> {
+  try {
+    const reported = await (await gatewayFor(refund.provider)).fetch({
+      paymentRef: refund.paymentRef,
+      pgTid: refund.pgTid,
+    });
+    const balance = toCents(reported.amount) - toCents(reported.cancelledAmount);
+    return balance <= toCents(refund.cancellable) - toCents(refund.amount);
+  } catch {
+    return false;
+  }
 }
