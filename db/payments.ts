@@ -205,15 +205,6 @@ export async function requestedRefunds(db: Db, limit: number): Promise<number[]>
   return rows.map((r) => r.id);
 }
 
-/** Money of this payment recorded as owed back and not given up on (requested or sent refunds). */
-export async function refundedAmount(tx: Tx, paymentId: number): Promise<string> {
-  const [row] = await tx<{ amount: string }[]>`
-    select coalesce(sum(amount), 0)::text as amount from payments
-    where refund_of = ${paymentId} and refund_status in ('requested', 'sent')
-  `;
-  return row!.amount;
-}
-
 /**
  * Toss and PortOne attempts closed here without the gateway's word (no event of theirs was ever
  * applied), at least `afterSeconds` ago and not checked yet: the gateway may have taken money anyway.
@@ -234,6 +225,48 @@ export async function closedUncheckedAttempts(
 
 export async function markGatewayChecked(db: Db, paymentId: number): Promise<void> {
   await db`update payments set gateway_checked_at = now() where id = ${paymentId}`;
+}
+
+/**
+ * What of this payment's refunds the gateway may already have executed: `sent` ones, and
+ * `requested` ones a worker has already tried (its call may have gone through, its answer lost).
+ */
+export async function refundsAtTheGateway(tx: Tx, paymentId: number): Promise<string> {
+  const [row] = await tx<{ amount: string }[]>`
+    select coalesce(sum(amount), 0)::text as amount from payments
+    where refund_of = ${paymentId}
+      and (refund_status = 'sent' or (refund_status = 'requested' and refund_attempts > 0))
+  `;
+  return row!.amount;
+}
+
+/**
+ * Marks as made at the gateway, oldest first, the `requested` refunds of this payment no worker has
+ * tried yet, as long as they fit in `upToCents`. A worker claiming one at the same moment wins (its
+ * attempt count is no longer 0) and that refund is left to it. Returns the cents settled.
+ */
+export async function settleUntriedRefundsAtGateway(
+  tx: Tx,
+  paymentId: number,
+  upToCents: number,
+): Promise<number> {
+  const untried = await tx<{ id: number; cents: number }[]>`
+    select id, (amount * 100)::bigint::int as cents from payments
+    where refund_of = ${paymentId} and refund_status = 'requested' and refund_attempts = 0
+    order by id for update
+  `;
+  let settled = 0;
+  for (const refund of untried) {
+    if (settled + refund.cents > upToCents) break;
+    const rows = await tx`
+      update payments set refund_status = 'sent', refund_sent_at = now(),
+        refund_error = 'made at the gateway', updated_at = now()
+      where id = ${refund.id} and refund_status = 'requested' and refund_attempts = 0
+      returning id
+    `;
+    if (rows.length) settled += refund.cents;
+  }
+  return settled;
 }
 
 /** Refunds of this payment given up on, oldest first. */

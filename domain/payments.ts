@@ -312,13 +312,18 @@ async function applyGatewayCancel(
   payment: payments.PaymentRow,
   event: PaymentEvent,
 ): Promise<Outcome> {
-  let extra = toCents(event.amount) - toCents(await payments.refundedAmount(tx, payment.id));
-  // Refunds we gave up on are what an operator makes at the gateway by hand: now they are made.
+  // What the gateway gave back beyond what our own refunds may account for (sent, or tried: an
+  // attempt whose answer was lost may have executed, and its retry is recognised by its key).
+  let extra = toCents(event.amount) - toCents(await payments.refundsAtTheGateway(tx, payment.id));
+  // The rest is what someone did at the gateway by hand (its console, the card company). First it
+  // is taken as our refunds they did for us: refunds we gave up on, then refunds not tried yet —
+  // sending those too would give the money back twice.
   for (const failed of await payments.failedRefunds(tx, payment.id)) {
     if (toCents(failed.amount) > extra) break;
     await payments.settleFailedRefundAtGateway(tx, failed.id);
     extra -= toCents(failed.amount);
   }
+  if (extra > 0) extra -= await payments.settleUntriedRefundsAtGateway(tx, payment.id, extra);
   if (extra <= 0) return 'already_refunded';
   const amount = fromCents(extra);
   const fullyCancelled = toCents(event.amount) >= toCents(payment.amount);
