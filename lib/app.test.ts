@@ -775,6 +775,8 @@ describe('deployment rehearsal: every function runs with exactly what its stack 
           'POST',
           expect.stringMatching(/^https:\/\/[^/]+\/v1\/payments\/pay_\w+\/cancel$/),
         ],
+        // the stand-in refuses it (404): the worker asks whether the money is back already
+        ['BUILTIN_PG_API_BASE', 'GET', expect.stringMatching(/^https:\/\/[^/]+\/v1\/payments\/pay_\w+$/)],
       ]);
       expect(
         aws.calls.some(
