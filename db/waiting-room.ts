@@ -46,7 +46,7 @@ export interface LockedRoom extends RoomRow {
 
 /**
  * The rooms to advance — those that are on, of schedules on sale — or one room by id (created off
- * if it does not exist), locked: an admin's change and an advancer run are applied one after the
+ * if the schedule has none; none for an unknown schedule), locked: an admin's change and an advancer run are applied one after the
  * other. Polls and joins never lock a room.
  */
 export async function lockRooms(
@@ -55,7 +55,10 @@ export async function lockRooms(
   countUpTo: (admitPerMinute: number | null) => number,
 ): Promise<LockedRoom[]> {
   if (which !== 'on sale') {
-    await tx`insert into waiting_rooms (schedule_id, enabled) values (${which.scheduleId}, false) on conflict do nothing`;
+    await tx`
+      insert into waiting_rooms (schedule_id, enabled)
+      select s.id, false from schedules s where s.id = ${which.scheduleId}
+      on conflict do nothing`;
   }
   const rooms = await tx<RoomRow[]>`
     select wr.schedule_id as "scheduleId", wr.enabled, wr.admit_per_minute as "admitPerMinute",

@@ -573,6 +573,7 @@ const ACTIONS_OF_NEED: Record<Need, string[]> = {
   webhookSecret: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
   gatewaySettings: [],
   gatewaySecrets: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+  waitingRoomSecret: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
   // egress is network, not IAM
   internet: [],
 };
@@ -663,7 +664,7 @@ describe('deploy-ready (issue 15)', () => {
     expect(Number(trigger.Properties.Timeout) / 1000 + 60).toBeLessThan(provider.Properties.Timeout);
     for (const s of [dev, prod]) {
       expect(JSON.stringify(s.api.toJSON())).not.toContain('{{resolve:ssm:');
-      s.data.resourceCountIs('AWS::SecretsManager::Secret', 4);
+      s.data.resourceCountIs('AWS::SecretsManager::Secret', 5);
     }
     const webhook = functionByName(dev.api, 'pgWebhook').Properties.Environment.Variables;
     expect(webhook.PG_WEBHOOK_SECRET).toBeUndefined();
