@@ -388,13 +388,14 @@ export const ConfirmPaymentBody = doc(
 
 // ---- waiting room ----------------------------------------------------------------------------
 
-const JWT_TEXT = str(1, 2048);
+/** A token as a header value (a new schema each time: metadata is registered per schema). */
+const jwtText = () => str(1, 2048);
 export const QueueTokenHeader = z.object({
-  'Queue-Token': doc(JWT_TEXT, { description: 'The `queueToken` joining the queue gave you' }),
+  'Queue-Token': doc(jwtText(), { description: 'The `queueToken` joining the queue gave you' }),
 });
 export const AdmissionTokenHeader = z.object({
   'Admission-Token': z.optional(
-    doc(JWT_TEXT, {
+    doc(jwtText(), {
       description:
         "The `admissionToken` the waiting room gave you once admitted; required while the schedule's waiting room is on",
     }),
