@@ -199,6 +199,23 @@ describe('joining', () => {
     expect(again.body.queueToken).not.toBe(joined.body.queueToken);
   });
 
+  it('replays a join sent again with the same Idempotency-Key', async () => {
+    const show = await showWithRoom(60);
+    const fan = await newFan();
+    const send = () =>
+      api.request('POST', `/schedules/${show.scheduleId}/queue`, {
+        token: fan.token,
+        headers: { 'idempotency-key': 'join-once' },
+      });
+
+    const first = await send();
+    tick(1);
+    const replay = await send();
+
+    expect([first.status, replay.status, replay.headers['idempotency-key']]).toEqual([201, 201, 'join-once']);
+    expect(replay.body).toEqual(first.body);
+  });
+
   it('refuses a room that is off (409), a schedule not on sale (409) and an unknown one (404)', async () => {
     const off = await createShow(api.sql);
     const closed = await showWithRoom();

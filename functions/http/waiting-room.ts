@@ -3,7 +3,7 @@ import { joinQueue as joinQueue_, queueStatus as queueStatus_ } from '../../doma
 import { now } from '../adapters/clock';
 import { positionOf, signAdmissionToken, signQueueToken } from '../adapters/waiting-room-tokens';
 import { routes } from '../routes';
-import { admissionStates } from '../waiting-room';
+import { admissionState } from '../waiting-room';
 import { httpHandler } from './middleware';
 import { WithStatus } from './responses';
 
@@ -11,7 +11,7 @@ export const joinQueue = httpHandler(routes.joinQueue, async ({ db, caller, iden
   const at = now();
   const { scheduleId } = params;
   const { position, again } = await joinQueue_(db, scheduleId, caller.id);
-  const state = await admissionStates.get(db, scheduleId, at);
+  const state = await admissionState(db, scheduleId, at);
   const joined = {
     position,
     queueToken: await signQueueToken({ sub: identity.sub, scheduleId }, position, at),
@@ -34,7 +34,7 @@ export const queueStatus = httpHandler(routes.queueStatus, async ({ db, identity
       'The Queue-Token is not yours, not for this schedule, forged or expired: join the queue again',
     );
   }
-  const state = await admissionStates.get(db, params.scheduleId, at);
+  const state = await admissionState(db, params.scheduleId, at);
   if (!state) throw new AppError('NOT_FOUND', `Schedule ${params.scheduleId} not found`);
   const { admitted, ...status } = queueStatus_(state, position, at);
   return admitted ? { ...status, admissionToken: await signAdmissionToken(binding, at) } : status;

@@ -4,7 +4,7 @@ import { now } from '../../adapters/clock';
 import { isAdmitted } from '../../adapters/waiting-room-tokens';
 import { databaseFor } from '../../database';
 import type { RouteDef } from '../../routes';
-import { roomIsOn } from '../../waiting-room';
+import { admissionState } from '../../waiting-room';
 import type { HttpContext, HttpEvent, HttpResult } from '../middleware';
 import { header } from './parse-request';
 
@@ -29,7 +29,7 @@ export function admission(route: RouteDef): MiddlewareObj<HttpEvent, HttpResult,
       const token = header(request.event, 'admission-token');
       if (token !== undefined && (await isAdmitted(token, { sub, scheduleId }, at))) return;
       const db = databaseFor(route, `${route.method} ${route.path}`);
-      if (!(await roomIsOn(db, scheduleId, at))) return;
+      if (!(await admissionState(db, scheduleId, at))?.enabled) return;
       if (token === undefined) {
         throw new AppError(
           'ADMISSION_REQUIRED',
