@@ -32,6 +32,7 @@ describe('migrate', () => {
       '0006_gateways_and_refunds.sql',
       '0007_schedule_cancellation.sql',
       '0008_paid_by_and_gateway_checks.sql',
+      '0009_waiting_room.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =
@@ -47,6 +48,8 @@ describe('migrate', () => {
         'order_items',
         'payments',
         'users',
+        'waiting_rooms',
+        'queue_entries',
       ]),
     );
   });

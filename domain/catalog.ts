@@ -5,6 +5,7 @@ import * as reports from '../db/reports';
 import * as seats from '../db/seats';
 import { AppError, notFound } from './errors';
 import { decodeCursor, encodeCursor } from './orders';
+import { configureWaitingRoom, type WaitingRoomInput, waitingRoomView } from './waiting-room';
 
 /** Browsing for fans, and the catalog administration behind it. */
 
@@ -49,6 +50,7 @@ export interface CreateScheduleInput {
   prices?: Record<string, number>;
   /** Refuse explicit picks that would strand a single empty seat. */
   noSingleSeatGaps?: boolean;
+  waitingRoom?: WaitingRoomInput;
 }
 
 export async function listConcerts(db: Db, filter: ConcertSearch) {
@@ -207,7 +209,7 @@ export async function createVenue(db: Db, input: CreateVenueInput) {
   );
 }
 
-export async function createSchedule(db: Db, input: CreateScheduleInput) {
+export async function createSchedule(db: Db, input: CreateScheduleInput, now = new Date()) {
   return inTx(db, async (tx) => {
     if (!(await catalog.findConcert(tx, input.concertId, { activeOnly: false })))
       throw notFound('Concert', input.concertId);
@@ -230,12 +232,17 @@ export async function createSchedule(db: Db, input: CreateScheduleInput) {
       prices: input.prices ?? {},
       singleSeatRule: input.noSingleSeatGaps ?? false,
     });
-    return { ...schedule, noSingleSeatGaps: singleSeatRule };
+    if (input.waitingRoom) await configureWaitingRoom(tx, schedule.id, input.waitingRoom, now);
+    return {
+      ...schedule,
+      noSingleSeatGaps: singleSeatRule,
+      waitingRoom: await waitingRoomView(tx, schedule.id, now),
+    };
   });
 }
 
 /** A schedule as administrators see it; a cancelled one with how far settling its orders has got. */
-export async function adminSchedule(db: Db, id: number) {
+export async function adminSchedule(db: Db, id: number, now = new Date()) {
   const schedule = await catalog.findSchedule(db, id);
   if (!schedule) throw notFound('Schedule', id);
   const { singleSeatRule, ...rest } = schedule;
@@ -243,6 +250,7 @@ export async function adminSchedule(db: Db, id: number) {
     ...rest,
     noSingleSeatGaps: singleSeatRule,
     seatCount: await catalog.scheduleSeatCount(db, id),
+    waitingRoom: await waitingRoomView(db, id, now),
     ...(rest.status === 'cancelled' ? { cancellation: await reports.cancellationProgress(db, id) } : {}),
   };
 }

@@ -44,6 +44,15 @@ export const configSchema = z.object({
   /** How long one call to a gateway may take before it is retried, ms. */
   GATEWAY_TIMEOUT_MS: count(100, 60_000, 8000),
   EVENT_BUS_NAME: z.optional(z.string()),
+  /** How long an admission from the waiting room lasts (API.md "Waiting room"). */
+  ADMISSION_TTL_SECONDS: seconds(600),
+  /** HS256 key of the queue and admission tokens: 32 characters at least (256 bits). */
+  WAITING_ROOM_SECRET: z._default(
+    z.string().check(z.minLength(32)),
+    'local-waiting-room-secret-not-for-production',
+  ),
+  /** AWS: the Secrets Manager secret holding the waiting room key (WAITING_ROOM_SECRET is then unused). */
+  WAITING_ROOM_SECRET_ARN: z.optional(z.string().check(z.minLength(1))),
 });
 
 export type Config = z.infer<typeof configSchema>;

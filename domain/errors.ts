@@ -35,6 +35,10 @@ export type ErrorCode =
   | 'PAYMENT_NOT_CONFIRMED'
   | 'GATEWAY_REJECTED'
   | 'GATEWAY_UNAVAILABLE'
+  | 'WAITING_ROOM_OFF'
+  | 'ADMISSION_REQUIRED'
+  | 'ADMISSION_INVALID'
+  | 'QUEUE_TOKEN_INVALID'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
@@ -57,6 +61,12 @@ const statusOf: Record<ErrorCode, number> = {
   SCHEDULE_STARTED: 409,
   INVALID_STATUS_TRANSITION: 409,
   CONFLICT: 409,
+  WAITING_ROOM_OFF: 409,
+  /** the schedule's waiting room is on and the order carries no Admission-Token */
+  ADMISSION_REQUIRED: 403,
+  /** an Admission-Token that is expired, forged, or another fan's or schedule's */
+  ADMISSION_INVALID: 403,
+  QUEUE_TOKEN_INVALID: 403,
   SEATS_NOT_IN_SCHEDULE: 422,
   DUPLICATE_SEATS: 422,
   SEAT_LIMIT_EXCEEDED: 422,

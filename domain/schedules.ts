@@ -6,6 +6,22 @@ import type { ScheduleStatus } from '../db/vocabulary';
 import { adminSchedule } from './catalog';
 import { AppError, notFound } from './errors';
 import { cancelItems } from './orders';
+import { configureWaitingRoom, type WaitingRoomInput } from './waiting-room';
+
+/** What an administrator may change of a schedule: its status, its waiting room, or both. */
+export interface ScheduleChanges {
+  status?: ScheduleStatus;
+  waitingRoom?: WaitingRoomInput;
+}
+
+/** Applies the changes in one transaction; the schedule comes back as administrators see it. */
+export async function updateSchedule(db: Db, id: number, changes: ScheduleChanges, now: Date) {
+  return inTx(db, async (tx) => {
+    if (changes.status) await setStatus(tx, id, changes.status);
+    if (changes.waitingRoom) await configureWaitingRoom(tx, id, changes.waitingRoom, now);
+    return adminSchedule(tx, id, now);
+  });
+}
 
 /**
  * Opens, closes or cancels a schedule. Cancelling is final, and only stops sales here: a
@@ -13,6 +29,11 @@ import { cancelItems } from './orders';
  * `settleCancelledSchedules` does that in the background. The schedule comes back with its progress.
  */
 export async function changeScheduleStatus(db: Db, id: number, status: ScheduleStatus) {
+  await setStatus(db, id, status);
+  return adminSchedule(db, id);
+}
+
+async function setStatus(db: Db, id: number, status: ScheduleStatus): Promise<void> {
   if (!(await catalog.setScheduleStatus(db, id, status))) {
     // unchanged: say why, from the status the guarded update saw
     const current = await catalog.findSchedule(db, id);
@@ -21,7 +42,6 @@ export async function changeScheduleStatus(db: Db, id: number, status: ScheduleS
       throw new AppError('INVALID_STATUS_TRANSITION', 'A cancelled schedule cannot be reopened');
     }
   }
-  return adminSchedule(db, id);
 }
 
 export interface SettleOptions {

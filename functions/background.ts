@@ -98,6 +98,17 @@ export const background = {
     timeoutSeconds: 60,
     reservedConcurrency: 1,
   },
+  waitingRoomAdvancer: {
+    handler: handlersIn('waiting-room-advancer')('handler'),
+    summary: "Moves each open waiting room's admission checkpoint on: the rate, stopped while sold out",
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    needs: ['database'],
+    timeoutSeconds: 60,
+    reservedConcurrency: 1,
+    // a checkpoint runs two minutes: past that, rooms stop admitting
+    alarmOnErrors:
+      'The waiting room advancer failed: waiting rooms stop admitting two minutes after its last run',
+  },
   outboxRelay: {
     handler: handlersIn('outbox-relay')('handler'),
     summary: 'Publishes outbox rows to the domain event bus',

@@ -26,3 +26,11 @@ describe('handler references', () => {
     }
   });
 });
+
+describe('waiting room admission', () => {
+  it('is checked only by routes that declare the key and the database it needs', () => {
+    for (const [name, route] of routeEntries.filter(([, r]) => r.admission)) {
+      expect([name, route.needs]).toEqual([name, expect.arrayContaining(['database', 'waitingRoomSecret'])]);
+    }
+  });
+});

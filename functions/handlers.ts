@@ -12,6 +12,7 @@ export interface RouteModules {
   'http/orders': typeof import('./http/orders');
   'http/system': typeof import('./http/system');
   'http/webhooks': typeof import('./http/webhooks');
+  'http/waiting-room': typeof import('./http/waiting-room');
   '../local/dev-token': typeof import('../local/dev-token');
 }
 
@@ -23,6 +24,7 @@ export interface BackgroundModules {
   sweeper: typeof import('./sweeper');
   'schedule-canceller': typeof import('./schedule-canceller');
   'outbox-relay': typeof import('./outbox-relay');
+  'waiting-room-advancer': typeof import('./waiting-room-advancer');
   migrate: typeof import('./migrate');
 }
 

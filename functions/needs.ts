@@ -24,6 +24,8 @@ export const NEEDS = {
   gatewaySettings: "the payment gateways' public settings",
   /** The gateways' keys (Toss secret key, PortOne API and webhook secrets), one Secrets Manager secret. */
   gatewaySecrets: 'read the payment gateway secrets',
+  /** The waiting room's signing key (queue and admission tokens), one Secrets Manager secret. */
+  waitingRoomSecret: "the waiting room's token signing key",
   /** HTTPS out of the VPC to the payment gateways' APIs (NAT, port 443 only). */
   internet: 'HTTPS to the payment gateways',
 } as const;

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { type RouteDef, routeEntries } from './routes';
-import { doc, Problem } from './schemas';
+import { AdmissionTokenHeader, doc, Problem } from './schemas';
 
 /**
  * The OpenAPI 3.1 document, generated from the route table and its zod schemas with zod's own
@@ -186,14 +186,21 @@ const throttled = (route: RouteDef) => route.auth !== 'local';
 
 function operation(name: string, route: RouteDef) {
   const secured = route.auth === 'customer' || route.auth === 'admin';
-  const headers =
-    route.auth === 'webhook' ? signatureHeader : route.idempotent ? idempotencyHeader : undefined;
+  const headers = [
+    route.auth === 'webhook' ? signatureHeader : undefined,
+    route.idempotent ? idempotencyHeader : undefined,
+    route.admission ? AdmissionTokenHeader : undefined,
+    route.headers,
+  ];
   return {
     operationId: name,
     summary: route.summary,
     description: [
       access[route.auth],
       route.idempotent ? 'Send an `Idempotency-Key` to make retries safe.' : '',
+      route.admission
+        ? "While the schedule's waiting room is on, send the `Admission-Token` it gave you once admitted."
+        : '',
     ]
       .filter(Boolean)
       .join(' '),
@@ -202,7 +209,7 @@ function operation(name: string, route: RouteDef) {
     parameters: [
       ...parameters(route.params, 'path'),
       ...parameters(route.query, 'query'),
-      ...parameters(headers, 'header'),
+      ...headers.flatMap((h) => parameters(h, 'header')),
       ...parameters(route.cacheControl ? ifNoneMatchHeader : undefined, 'header'),
     ],
     ...(route.body
@@ -256,6 +263,9 @@ function operation(name: string, route: RouteDef) {
             502: problem('The gateway refused the request itself (`GATEWAY_REJECTED`)'),
           }
         : {}),
+      ...Object.fromEntries(
+        Object.entries(route.problems ?? {}).map(([status, description]) => [status, problem(description)]),
+      ),
       ...(throttled(route) ? { 429: shared('TooManyRequests') } : {}),
       500: shared('InternalError'),
       ...(route.needs.includes('database') ? { 503: shared('Unavailable') } : {}),

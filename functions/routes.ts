@@ -31,6 +31,8 @@ export interface RouteDef {
   summary: string;
   params?: z.ZodMiniObject;
   query?: z.ZodMiniType;
+  /** Request headers the handler reads, by their canonical names (`Queue-Token`). */
+  headers?: z.ZodMiniObject;
   body?: z.ZodMiniType;
   /** The body may be left out (treated as `{}`). */
   bodyOptional?: boolean;
@@ -40,6 +42,18 @@ export interface RouteDef {
   verifiesBody?: boolean;
   /** Honours the Idempotency-Key header. */
   idempotent?: boolean;
+  /**
+   * The body names a schedule (`scheduleId`) whose waiting room, while it is on, admits only fans
+   * with an `Admission-Token` (functions/http/middleware/admission.ts).
+   */
+  admission?: boolean;
+  /**
+   * The handler needs only the token's subject, not the caller's `users` row: nothing is read or
+   * written for the caller (a waiting room poll writes nothing).
+   */
+  identityOnly?: boolean;
+  /** Problem responses of this route beyond those every route of its kind has, with when. */
+  problems?: Readonly<Record<number, string>>;
   /** The success status. */
   status: number;
   /**
@@ -60,6 +74,7 @@ const orders = handlersIn('http/orders');
 const admin = handlersIn('http/admin');
 const system = handlersIn('http/system');
 const webhooks = handlersIn('http/webhooks');
+const waitingRoom = handlersIn('http/waiting-room');
 const local = handlersIn('../local/dev-token');
 
 export const routes = {
@@ -166,15 +181,49 @@ export const routes = {
     response: s.Availability,
   },
 
+  joinQueue: {
+    method: 'POST',
+    path: '/schedules/{scheduleId}/queue',
+    auth: 'customer',
+    handler: waitingRoom('joinQueue'),
+    needs: ['database', 'waitingRoomSecret'],
+    summary: "Join a schedule's waiting room",
+    params: s.ScheduleParams,
+    idempotent: true,
+    status: 201,
+    otherStatuses: { 200: 'Joined before: the same position, with a fresh queue token' },
+    response: s.QueueJoined,
+  },
+  queueStatus: {
+    method: 'GET',
+    path: '/schedules/{scheduleId}/queue',
+    auth: 'customer',
+    identityOnly: true,
+    handler: waitingRoom('queueStatus'),
+    needs: ['database', 'waitingRoomSecret'],
+    summary: 'Where you stand in the waiting room, and your admission once admitted',
+    params: s.ScheduleParams,
+    headers: s.QueueTokenHeader,
+    problems: {
+      403: 'The Queue-Token is not yours, not for this schedule, forged or expired (`QUEUE_TOKEN_INVALID`): join again for a fresh one',
+    },
+    status: 200,
+    response: s.QueueStatus,
+  },
+
   createOrder: {
     method: 'POST',
     path: '/orders',
     auth: 'customer',
     handler: orders('createOrder'),
-    needs: ['database'],
+    needs: ['database', 'waitingRoomSecret'],
     summary: 'Hold seats and create the order, all or nothing',
     body: s.CreateOrderBody,
     idempotent: true,
+    admission: true,
+    problems: {
+      403: "The schedule's waiting room is on: no `Admission-Token` (`ADMISSION_REQUIRED`), or one that is expired, forged, or another fan's or schedule's (`ADMISSION_INVALID`)",
+    },
     status: 201,
     response: s.Order,
   },
@@ -308,7 +357,8 @@ export const routes = {
     auth: 'admin',
     handler: admin('updateSchedule'),
     needs: ['database'],
-    summary: 'Open, close or cancel sales (cancelling refunds paid orders, in the background)',
+    summary:
+      'Open, close or cancel sales (cancelling refunds paid orders, in the background); turn the waiting room on or off',
     params: s.IdParams,
     body: s.UpdateScheduleBody,
     status: 200,

@@ -24,6 +24,8 @@ import type {
 import type { SeatPick } from '../domain/orders';
 import type { PaymentEvent } from '../domain/payments';
 import type { QueuedPaymentEvent } from '../domain/ports';
+import type { ScheduleChanges } from '../domain/schedules';
+import type { WaitingRoomInput } from '../domain/waiting-room';
 
 /**
  * The HTTP contract of ../shared/API.md as zod schemas: they validate requests at run time and
@@ -181,6 +183,7 @@ export const Schedule = doc(
     startAt: Timestamp,
     endAt: Timestamp,
     status: ScheduleStatus,
+    waitingRoom: z.object({ enabled: z.boolean() }),
   }),
   { id: 'Schedule' },
 );
@@ -383,6 +386,53 @@ export const ConfirmPaymentBody = doc(
   },
 );
 
+// ---- waiting room ----------------------------------------------------------------------------
+
+/** A token as a header value (a new schema each time: metadata is registered per schema). */
+const jwtText = () => str(1, 2048);
+export const QueueTokenHeader = z.object({
+  'Queue-Token': doc(jwtText(), { description: 'The `queueToken` joining the queue gave you' }),
+});
+export const AdmissionTokenHeader = z.object({
+  'Admission-Token': z.optional(
+    doc(jwtText(), {
+      description:
+        "The `admissionToken` the waiting room gave you once admitted; required while the schedule's waiting room is on",
+    }),
+  ),
+});
+const Position = doc(intIn(1, Number.MAX_SAFE_INTEGER), { description: 'Your place in the queue, from 1' });
+const WaitSeconds = doc(intIn(0, Number.MAX_SAFE_INTEGER), {
+  description: 'At the room’s rate, from where admission stands now; 0 once admitted',
+});
+export const QueueJoined = doc(
+  z.object({
+    position: Position,
+    queueToken: doc(z.string(), { description: 'Send it as the `Queue-Token` header of your polls' }),
+    estimatedWaitSeconds: WaitSeconds,
+  }),
+  { id: 'QueueJoined' },
+);
+export const QueueStatus = doc(
+  z.object({
+    position: Position,
+    admittedThrough: doc(intIn(0, Number.MAX_SAFE_INTEGER), {
+      description: 'Every position up to this one is admitted',
+    }),
+    estimatedWaitSeconds: WaitSeconds,
+    soldOut: doc(z.boolean(), {
+      description: 'No seat is available now: nobody more is admitted until seats come back',
+    }),
+    admissionToken: z.optional(
+      doc(z.string(), {
+        description:
+          'Once `position ≤ admittedThrough`: send it as the `Admission-Token` header of `POST /orders` for this schedule; it lasts ADMISSION_TTL_SECONDS (600 s), and a later poll gives a fresh one',
+      }),
+    ),
+  }),
+  { id: 'QueueStatus' },
+);
+
 // ---- admin -----------------------------------------------------------------------------------
 
 const concertFields = {
@@ -459,6 +509,15 @@ export const VenueCreated = doc(
   { id: 'Venue' },
 );
 
+export const WaitingRoomSettings = doc(
+  z.strictObject({ enabled: z.boolean(), admitPerMinute: z.optional(intIn(1, 100_000)) }),
+  {
+    id: 'WaitingRoomSettings',
+    description:
+      'The waiting room: while it is on, fans join a queue and order only once admitted, in position order, about `admitPerMinute` a minute. `admitPerMinute` is required the first time a room is turned on, and kept when left out.',
+  },
+) satisfies Parses<WaitingRoomInput>;
+
 export const CreateScheduleBody = doc(
   z
     .strictObject({
@@ -469,6 +528,7 @@ export const CreateScheduleBody = doc(
       prices: z.optional(z.record(SeatTypeName, PriceInput)),
       /** Refuse explicit picks that would strand a single empty seat (best-available always avoids it). */
       noSingleSeatGaps: z.optional(z.boolean()),
+      waitingRoom: z.optional(WaitingRoomSettings),
     })
     .check(
       z.refine((s) => Date.parse(s.endAt) > Date.parse(s.startAt), {
@@ -478,7 +538,14 @@ export const CreateScheduleBody = doc(
     ),
   { id: 'CreateSchedule' },
 ) satisfies Parses<CreateScheduleInput>;
-export const UpdateScheduleBody = doc(z.strictObject({ status: ScheduleStatus }), { id: 'UpdateSchedule' });
+export const UpdateScheduleBody = doc(
+  z.strictObject({ status: z.optional(ScheduleStatus), waitingRoom: z.optional(WaitingRoomSettings) }).check(
+    z.refine((b) => b.status !== undefined || b.waitingRoom !== undefined, {
+      message: 'status, waitingRoom or both',
+    }),
+  ),
+  { id: 'UpdateSchedule' },
+) satisfies Parses<ScheduleChanges>;
 const CancellationProgress = doc(
   z.object({
     ordersLeft: int(),
@@ -501,6 +568,16 @@ export const AdminSchedule = doc(
     endAt: Timestamp,
     status: ScheduleStatus,
     seatCount: int(),
+    waitingRoom: doc(
+      z.object({
+        enabled: z.boolean(),
+        admitPerMinute: z.nullable(int()),
+        /** The highest position handed out. */
+        joined: int(),
+        admittedThrough: int(),
+      }),
+      { description: 'The waiting room: its settings, how many have joined and how far admission has got' },
+    ),
     /** Only on a cancelled schedule. */
     cancellation: z.optional(CancellationProgress),
   }),

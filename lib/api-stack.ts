@@ -209,6 +209,10 @@ export class ApiStack extends Stack {
         environment: { GATEWAY_SECRETS_ARN: data.gatewaySecrets.secretArn },
         grant: (fn) => data.gatewaySecrets.grantRead(fn),
       },
+      waitingRoomSecret: {
+        environment: { WAITING_ROOM_SECRET_ARN: data.waitingRoomSecret.secretArn },
+        grant: (fn) => data.waitingRoomSecret.grantRead(fn),
+      },
       internet: { environment: {}, network: 'egress' },
     };
     const placement = {
@@ -254,7 +258,7 @@ export class ApiStack extends Stack {
       corsPreflight: {
         allowOrigins: ['*'],
         allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PATCH],
-        allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'queue-token', 'admission-token'],
         // headers a browser app must read: the replayed key, and when to retry a 429/503
         exposeHeaders: ['idempotency-key', 'retry-after'],
       },

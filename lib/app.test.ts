@@ -159,13 +159,14 @@ describe('both environments', () => {
     });
   });
 
-  it('invoke the sweeper, the schedule canceller and the relay every minute, the gateway check every 5, and migrate on deploy', () => {
+  it('invoke the sweeper, the schedule canceller, the relay and the waiting room advancer every minute, the gateway check every 5, and migrate on deploy', () => {
     const schedules = Object.values(dev.api.findResources('AWS::Scheduler::Schedule') as Resources);
     const scheduled = backgroundEntries.filter(([, d]) => d.trigger.kind === 'schedule');
     const every: Record<string, string> = {
       sweeper: 'rate(1 minute)',
       scheduleCanceller: 'rate(1 minute)',
       outboxRelay: 'rate(1 minute)',
+      waitingRoomAdvancer: 'rate(1 minute)',
       gatewayCheck: 'rate(5 minutes)',
     };
     expect(scheduled.map(([name]) => name).sort()).toEqual(Object.keys(every).sort());
@@ -178,19 +179,55 @@ describe('both environments', () => {
     dev.api.resourceCountIs('Custom::Trigger', 1);
   });
 
-  it('alarm on DLQ depths, failed refunds, API 5xx rate, p99 latency and the errors of the sweeper and the schedule canceller', () => {
+  it('alarm on DLQ depths, failed refunds, API 5xx rate, p99 latency and the errors of the sweeper, the schedule canceller and the waiting room advancer', () => {
     const alarms = Object.values(dev.api.findResources('AWS::CloudWatch::Alarm') as Resources);
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(9);
     expect(alarms.every((a) => a.Properties.AlarmActions?.length === 1)).toBe(true);
-    const canceller = functionByName(dev.api, 'scheduleCanceller');
+    for (const name of ['scheduleCanceller', 'waitingRoomAdvancer']) {
+      const fn = functionByName(dev.api, name);
+      expect([
+        name,
+        alarms.some(
+          (a) =>
+            a.Properties.MetricName === 'Errors' &&
+            JSON.stringify(a.Properties.Dimensions).includes(fn.id) &&
+            a.Properties.Threshold === 1,
+        ),
+      ]).toEqual([name, true]);
+    }
+  });
+
+  it("keep the waiting room's signing key in Secrets Manager, readable by exactly the functions that need it", () => {
+    for (const s of [dev, prod]) {
+      const secret = logicalResource(s.data, 'WaitingRoomSecret');
+      expect(secret.Properties.GenerateSecretString.PasswordLength).toBeGreaterThanOrEqual(32);
+      for (const [name] of tableEntries()) {
+        const fn = functionByName(s.api, name);
+        const role = fn.Properties.Role['Fn::GetAtt'][0] as string;
+        const reads = policyStatementsOf(s.api, role)
+          .filter((st) => mentions(st.Resource, secret.id))
+          .flatMap((st) => [st.Action].flat());
+        const variables = fn.Properties.Environment.Variables;
+        const needs = needsOf(name).includes('waitingRoomSecret');
+        expect([name, mentions(variables.WAITING_ROOM_SECRET_ARN, secret.id), reads.sort()]).toEqual([
+          name,
+          needs,
+          needs ? ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'] : [],
+        ]);
+        expect([name, variables.WAITING_ROOM_SECRET]).toEqual([name, undefined]);
+      }
+    }
+    // the routes that sign or check the tokens, and no other
     expect(
-      alarms.some(
-        (a) =>
-          a.Properties.MetricName === 'Errors' &&
-          JSON.stringify(a.Properties.Dimensions).includes(canceller.id) &&
-          a.Properties.Threshold === 1,
-      ),
-    ).toBe(true);
+      tableEntries()
+        .filter(([n]) => needsOf(n).includes('waitingRoomSecret'))
+        .map(([n]) => n),
+    ).toEqual(['joinQueue', 'queueStatus', 'createOrder']);
+    dev.api.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({
+        AllowHeaders: Match.arrayWith(['queue-token', 'admission-token']),
+      }),
+    });
   });
 
   it('throttle the API stage and write access logs', () => {
@@ -573,6 +610,7 @@ const ACTIONS_OF_NEED: Record<Need, string[]> = {
   webhookSecret: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
   gatewaySettings: [],
   gatewaySecrets: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+  waitingRoomSecret: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
   // egress is network, not IAM
   internet: [],
 };
@@ -663,7 +701,7 @@ describe('deploy-ready (issue 15)', () => {
     expect(Number(trigger.Properties.Timeout) / 1000 + 60).toBeLessThan(provider.Properties.Timeout);
     for (const s of [dev, prod]) {
       expect(JSON.stringify(s.api.toJSON())).not.toContain('{{resolve:ssm:');
-      s.data.resourceCountIs('AWS::SecretsManager::Secret', 4);
+      s.data.resourceCountIs('AWS::SecretsManager::Secret', 5);
     }
     const webhook = functionByName(dev.api, 'pgWebhook').Properties.Environment.Variables;
     expect(webhook.PG_WEBHOOK_SECRET).toBeUndefined();
@@ -733,7 +771,7 @@ describe('deploy-ready (issue 15)', () => {
       Parameters: { 'rds.force_ssl': '1' },
     });
     const secrets = Object.values(prod.data.findResources('AWS::SecretsManager::Secret') as Resources);
-    expect(secrets.map((s) => s.DeletionPolicy)).toEqual(['Retain', 'Retain', 'Retain', 'Retain']);
+    expect(secrets.map((s) => s.DeletionPolicy)).toEqual(['Retain', 'Retain', 'Retain', 'Retain', 'Retain']);
   });
 });
 

@@ -41,6 +41,8 @@ export class DataStack extends Stack {
   readonly webhookSecret: secretsmanager.Secret;
   /** The payment gateways' secret keys, one JSON secret per environment, set by the operator. */
   readonly gatewaySecrets: secretsmanager.Secret;
+  /** The waiting room's token signing key (HS256), one per environment, generated. */
+  readonly waitingRoomSecret: secretsmanager.Secret;
   /** Functions that talk to the database run in this security group. */
   readonly databaseClients: ec2.SecurityGroup;
   /**
@@ -234,6 +236,19 @@ export class DataStack extends Stack {
       id: 'AwsSolutions::AwsSolutions-SMG4',
       reason:
         'The gateways issue these keys: they change in the gateway\'s console and here together, by hand (README "Deploying"); functions re-read the secret every 5 minutes',
+    });
+
+    // The waiting room's HS256 key: generated, never seen by anyone. Here with the other state, so
+    // that an API redeploy keeps it and with it every queue and admission token handed out.
+    this.waitingRoomSecret = new secretsmanager.Secret(this, 'WaitingRoomSecret', {
+      description: `ticketing-${config.name}: HS256 key of the waiting room's queue and admission tokens`,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: config.removalPolicy,
+    });
+    Validations.of(this.waitingRoomSecret).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SMG4',
+      reason:
+        'Changing it invalidates the queue and admission tokens in flight (fans join again and keep their positions): rotated by hand between on-sales (README "Rotating secrets"); functions re-read it every 5 minutes',
     });
 
     this.proxy = this.cluster.addProxy('Proxy', {

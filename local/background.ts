@@ -5,6 +5,7 @@ import { relayOutbox } from '../domain/outbox-relay';
 import type { DomainEvent, EventPublisher } from '../domain/ports';
 import { settleCancelledSchedules } from '../domain/schedules';
 import { sweep } from '../domain/sweeper';
+import { advanceWaitingRooms } from '../domain/waiting-room';
 import { gatewayFor } from '../functions/adapters/gateways';
 import { useEventPublisher, usePaymentQueue } from '../functions/adapters/ports';
 import { handler as processPayments } from '../functions/payment-processor';
@@ -21,7 +22,7 @@ export class LoggingPublisher implements EventPublisher {
 }
 
 /**
- * What AWS runs for us, locally: the sweeper and schedule canceller schedules, the payment-event
+ * What AWS runs for us, locally: the sweeper, schedule canceller and waiting room schedules, the payment-event
  * queue + processor, the outbox relay onto a bus whose rule feeds the refund queue + worker.
  */
 export function startBackgroundWork(sql: Sql, config: Config) {
@@ -80,10 +81,21 @@ export function startBackgroundWork(sql: Sql, config: Config) {
     }
   }, 2000);
 
+  // AWS: every minute; locally every 10 s, so that a sell-out or returned seats show sooner (the
+  // rate is the room's, however often its checkpoint moves)
+  const advancer = setInterval(async () => {
+    try {
+      await advanceWaitingRooms(sql, new Date());
+    } catch (error) {
+      console.error('[waiting-room] failed', error);
+    }
+  }, 10_000);
+
   return {
     queue,
     stop: async () => {
       clearInterval(sweeper);
+      clearInterval(advancer);
       clearInterval(canceller);
       clearInterval(relay);
       clearInterval(gatewayCheck);

@@ -3,6 +3,7 @@ import * as admin from '../functions/http/admin';
 import * as catalog from '../functions/http/catalog';
 import * as orders from '../functions/http/orders';
 import * as system from '../functions/http/system';
+import * as waitingRoom from '../functions/http/waiting-room';
 import * as webhooks from '../functions/http/webhooks';
 import * as devToken from './dev-token';
 
@@ -17,6 +18,7 @@ const routeModules: RouteModules = {
   'http/orders': orders,
   'http/system': system,
   'http/webhooks': webhooks,
+  'http/waiting-room': waitingRoom,
   '../local/dev-token': devToken,
 };
 

@@ -1,7 +1,8 @@
 import * as reports from '../../db/reports';
 import * as catalog from '../../domain/catalog';
 import { notFound } from '../../domain/errors';
-import { changeScheduleStatus } from '../../domain/schedules';
+import { updateSchedule as updateSchedule_ } from '../../domain/schedules';
+import { now } from '../adapters/clock';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';
 import { RawJson, WithStatus } from './responses';
@@ -17,11 +18,11 @@ export const updateConcert = httpHandler(routes.updateConcert, ({ db, params, bo
 export const createVenue = httpHandler(routes.createVenue, ({ db, body }) => catalog.createVenue(db, body));
 
 export const createSchedule = httpHandler(routes.createSchedule, ({ db, body }) =>
-  catalog.createSchedule(db, body),
+  catalog.createSchedule(db, body, now()),
 );
 
 export const updateSchedule = httpHandler(routes.updateSchedule, async ({ db, params, body }) => {
-  const schedule = await changeScheduleStatus(db, params.id, body.status);
+  const schedule = await updateSchedule_(db, params.id, body, now());
   // a cancel is accepted, not done: its orders are settled in the background
   return body.status === 'cancelled' ? new WithStatus(202, schedule) : schedule;
 });

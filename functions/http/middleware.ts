@@ -13,6 +13,7 @@ import type { Caller } from '../../domain/orders';
 import { databaseFor } from '../database';
 import { logger, metrics } from '../observability';
 import type { RouteDef } from '../routes';
+import { admission } from './middleware/admission';
 import { authorize, upsertCaller } from './middleware/auth';
 import { compression } from './middleware/compression';
 import { idempotencyKey, respondOnce } from './middleware/idempotency';
@@ -28,9 +29,16 @@ type Infer<T> = T extends z.ZodMiniType ? z.output<T> : undefined;
 export interface HttpRequest<R extends RouteDef> {
   params: Infer<R['params']>;
   query: Infer<R['query']>;
+  headers: Infer<R['headers']>;
   body: Infer<R['body']>;
-  /** Present on customer and admin routes. */
-  caller: R['auth'] extends 'customer' | 'admin' ? Caller : undefined;
+  /** Present on customer and admin routes: who the token says is calling. */
+  identity: R['auth'] extends 'customer' | 'admin' ? Identity & { isAdmin: boolean } : undefined;
+  /** Present on customer and admin routes, except those that need only the identity. */
+  caller: R['auth'] extends 'customer' | 'admin'
+    ? R['identityOnly'] extends true
+      ? undefined
+      : Caller
+    : undefined;
   /** The database, or the idempotency transaction the request runs in. */
   db: Db;
   event: HttpEvent;
@@ -41,7 +49,7 @@ export interface HttpRequest<R extends RouteDef> {
 /** What the middlewares below leave for the handler, on middy's context. */
 export interface HttpContext extends Context {
   /** Set by parseRequest. */
-  input?: { params: unknown; query: unknown; body: unknown; rawBody: string };
+  input?: { params: unknown; query: unknown; headers: unknown; body: unknown; rawBody: string };
   /** Set by authorize on customer and admin routes (not `identity`: Lambda's Context has one). */
   tokenIdentity?: Identity & { isAdmin: boolean };
   /** Set by upsertCaller: the identity with its `users` row id. */
@@ -61,11 +69,13 @@ export function httpHandler<R extends RouteDef>(route: R, fn: (request: HttpRequ
     .use(compression()) // after: gzip a large body
     .use(authorize(route)) // before: 401/403 from the token's claims
     .use(parseRequest(route)) // before: path, query and body against the route's schemas
-    .use(upsertCaller()) // before: the caller's `users` row
+    .use(admission(route)) // before: 403 without the waiting room's admission, while it is on
+    .use(upsertCaller(route)) // before: the caller's `users` row
     .handler(async (event, context) => {
       const { caller } = context;
       const request = {
         ...context.input,
+        identity: context.tokenIdentity,
         caller,
         db: databaseFor(route, `${route.method} ${route.path}`),
         event,

@@ -52,11 +52,12 @@ function groupsOf(claims: Record<string, unknown> | undefined): string[] {
 /**
  * The authorized identity becomes `context.caller`, with the id of its `users` row (created on
  * first sight). Runs after parsing, so a request refused as bad input costs no database round trip.
+ * A route that needs only the identity (`identityOnly`) gets no caller, and costs nothing here.
  */
-export function upsertCaller(): Middleware {
+export function upsertCaller(route: RouteDef): Middleware {
   return {
     before: async (request) => {
-      const identity = request.context.tokenIdentity;
+      const identity = route.identityOnly ? undefined : request.context.tokenIdentity;
       request.context.caller = identity && { ...identity, id: await ensureUser(getSql(), identity) };
     },
   };

@@ -7,7 +7,7 @@ import type { HttpContext, HttpEvent, HttpResult } from '../middleware';
 const DEFAULT_MAX_BODY = 64 * 1024;
 
 /**
- * Checks what the caller sent against the route's schemas — path, query, then body (its size,
+ * Checks what the caller sent against the route's schemas — path, query, headers, then body (its size,
  * content type and JSON) — and leaves the parsed values on `context.input`. Every failure is a 4xx
  * thrown before the handler runs, so bad input never reaches the domain.
  */
@@ -31,6 +31,15 @@ function parse(route: RouteDef, event: HttpEvent): NonNullable<HttpContext['inpu
     Object.entries(event.queryStringParameters ?? {}).filter(([, v]) => v !== ''),
   );
   const query = route.query ? validate(route.query, queryParams, 'query') : undefined;
+  const headers = route.headers
+    ? validate(
+        route.headers,
+        Object.fromEntries(
+          Object.keys(route.headers.shape).map((name) => [name, header(event, name.toLowerCase())]),
+        ),
+        'header',
+      )
+    : undefined;
   let body: unknown;
   if (route.body) {
     if (Buffer.byteLength(rawBody) > (route.maxBodyBytes ?? DEFAULT_MAX_BODY)) {
@@ -53,10 +62,10 @@ function parse(route: RouteDef, event: HttpEvent): NonNullable<HttpContext['inpu
   } else if (rawBody.length > DEFAULT_MAX_BODY) {
     throw new AppError('PAYLOAD_TOO_LARGE', 'This route takes no body');
   }
-  return { params, query, body, rawBody };
+  return { params, query, headers, body, rawBody };
 }
 
-function validate(schema: z.ZodMiniType, value: unknown, where: 'path' | 'query' | 'body') {
+function validate(schema: z.ZodMiniType, value: unknown, where: 'path' | 'query' | 'header' | 'body') {
   if (where !== 'path') return parseWith(schema, value, where);
   try {
     return parseWith(schema, value, where);
