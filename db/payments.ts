@@ -78,6 +78,11 @@ export async function checkoutDetails(
   return row!;
 }
 
+export async function findById(db: Db, paymentId: number): Promise<PaymentRow | undefined> {
+  const [row] = await db<PaymentRow[]>`select ${columns(db)} from payments where id = ${paymentId}`;
+  return row;
+}
+
 /** A payment attempt by the id the gateway knows it by. */
 export async function findByPublicId(db: Db, publicId: string): Promise<PaymentRow | undefined> {
   const [row] = await db<PaymentRow[]>`select ${columns(db)} from payments where public_id = ${publicId}`;

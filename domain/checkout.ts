@@ -7,7 +7,7 @@ import { bookingLimits } from './config';
 import { AppError, notFound } from './errors';
 import { sameAmount } from './money';
 import type { BookingLimits, Caller } from './orders';
-import { applyGatewayPayment, applyPaymentEvent } from './payments';
+import { applyGatewayPayment, applyPaymentEvent, type PaymentEvent } from './payments';
 import { GatewayError, type PaymentGateway } from './ports';
 
 /**
@@ -224,4 +224,33 @@ export async function checkClosedAttempts(
     result.checked++;
   }
   return result;
+}
+
+/**
+ * A signed `payment.cancelled` says what was cancelled when the gateway sent it; webhooks come late
+ * and out of order (a console cancel's notice can arrive after our own refund of more), so the
+ * total in it may be stale. The gateway can be asked, so it is: what is applied is its total now.
+ * A payment the gateway does not know never completed there: the notice is applied as it is (a
+ * cancelled attempt, i.e. a failure).
+ */
+export async function applyCancellationNotice(
+  db: Db,
+  provider: Provider,
+  event: PaymentEvent,
+  gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
+  limits: Pick<BookingLimits, 'maxSeatsPerUser'> = bookingLimits(),
+) {
+  const payment = await payments.findById(db, event.paymentId);
+  if (!payment || payment.provider !== provider) return applyPaymentEvent(db, provider, event, limits);
+  try {
+    const reported = await (await gatewayFor(provider)).fetch({
+      paymentRef: payment.publicId,
+      pgTid: payment.pgTid,
+    });
+    return await applyGatewayPayment(db, provider, reported, limits);
+  } catch (error) {
+    if (error instanceof GatewayError && error.kind === 'rejected')
+      return applyPaymentEvent(db, provider, event, limits);
+    throw error;
+  }
 }

@@ -757,15 +757,28 @@ describe('cancelling paid orders', () => {
 });
 
 describe('a successful payment cancelled at the gateway (issue 14, hole 5)', () => {
-  const cancelled = (paymentId: number, amount: string) => event(paymentId, amount, 'payment.cancelled');
+  const publicIdOf = async (paymentId: number) =>
+    (await api.sql<{ ref: string }[]>`select public_id as ref from payments where id = ${paymentId}`)[0]!.ref;
+  /** A cancel made at the gateway on its own (its console, the card company); its signed notice follows. */
+  async function cancelAtGateway(paymentId: number, amount?: number) {
+    const res = await fetch(`${api.simulator.url}/_sim/payments/${await publicIdOf(paymentId)}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(amount === undefined ? {} : { amount }),
+    });
+    expect(res.status).toBe(200);
+    await api.settle();
+  }
   const refundsOf = async (paymentId: number) =>
     api.sql`select amount::text, refund_status as "refundStatus" from payments where refund_of = ${paymentId} order by id`;
 
   it('cancels the tickets, puts the seats back on sale and records the money the gateway gave back', async () => {
     const { orderId, payment, seatIds } = await payableOrder(2);
     await deliver(event(payment.id, '100000.00'));
+    const cancelCalls = () => api.simulator.state.counts.calls['builtin cancel'] ?? 0;
+    const before = cancelCalls();
 
-    await deliver(cancelled(payment.id, '100000.00'));
+    await cancelAtGateway(payment.id);
 
     const order = await getOrder(orderId);
     expect([order.status, order.items.map((i: { status: string }) => i.status)]).toEqual([
@@ -775,6 +788,7 @@ describe('a successful payment cancelled at the gateway (issue 14, hole 5)', () 
     expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
     // the gateway already gave the money back: recorded as sent, nothing is sent again
     expect(await refundsOf(payment.id)).toEqual([{ amount: '100000.00', refundStatus: 'sent' }]);
+    expect(cancelCalls() - before).toBe(0);
     const types = await api.sql`select detail_type, detail->>'reason' as reason from outbox
       where (detail->>'orderId')::bigint = ${orderId} order by id`;
     expect(types.map((t) => [t.detail_type, t.reason])).toEqual([
@@ -792,20 +806,33 @@ describe('a successful payment cancelled at the gateway (issue 14, hole 5)', () 
     const { orderId, payment } = await payableOrder(2);
     await deliver(event(payment.id, '100000.00'));
     await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+    await api.settle();
 
-    await deliver(cancelled(payment.id, '100000.00'));
+    // the gateway's notice of our own refund (signed; its total is asked for again)
+    await deliver(event(payment.id, '100000.00', 'payment.cancelled'));
 
-    expect(await refundsOf(payment.id)).toEqual([{ amount: '100000.00', refundStatus: expect.any(String) }]);
+    expect(await refundsOf(payment.id)).toEqual([{ amount: '100000.00', refundStatus: 'sent' }]);
     const [row] =
       await api.sql`select outcome from webhook_events where payment_id = ${payment.id} and type = 'payment.cancelled'`;
     expect(row!.outcome).toBe('already_refunded');
+  });
+
+  it('asks the gateway rather than believe a notice: a stale or invented total changes nothing', async () => {
+    const { orderId, payment } = await payableOrder(2);
+    await deliver(event(payment.id, '100000.00'));
+
+    // signed, but the gateway has cancelled nothing of this payment
+    await deliver(event(payment.id, '100000.00', 'payment.cancelled'));
+
+    expect((await getOrder(orderId)).status).toBe('paid');
+    expect(await refundsOf(payment.id)).toEqual([]);
   });
 
   it('records a partial cancellation for an operator and keeps the tickets', async () => {
     const { orderId, payment } = await payableOrder(2);
     await deliver(event(payment.id, '100000.00'));
 
-    await deliver(cancelled(payment.id, '30000.00'));
+    await cancelAtGateway(payment.id, 30000);
 
     expect((await getOrder(orderId)).status).toBe('paid');
     expect(await refundsOf(payment.id)).toEqual([{ amount: '30000.00', refundStatus: 'sent' }]);
@@ -819,9 +846,10 @@ describe('a successful payment cancelled at the gateway (issue 14, hole 5)', () 
   it('applies each cancelled total once, however often it is reported', async () => {
     const { orderId, payment } = await payableOrder(2);
     await deliver(event(payment.id, '100000.00'));
-    const twice = cancelled(payment.id, '100000.00');
+    await cancelAtGateway(payment.id);
+    const notice = event(payment.id, '100000.00', 'payment.cancelled');
 
-    await deliver(twice, { ...twice, eventId: `${twice.eventId}-again` }, twice);
+    await deliver(notice, { ...notice, eventId: `${notice.eventId}-again` }, notice);
 
     expect((await getOrder(orderId)).status).toBe('refunded');
     expect(await refundsOf(payment.id)).toEqual([{ amount: '100000.00', refundStatus: 'sent' }]);

@@ -5,6 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getSql } from '../db/client';
+import { applyCancellationNotice } from '../domain/checkout';
 import { bookingLimits } from '../domain/config';
 import { parseJson, parseWith } from '../domain/errors';
 import { applyGatewayPayment, applyPaymentEvent } from '../domain/payments';
@@ -22,7 +23,16 @@ const processor = new BatchProcessor(EventType.SQS);
 async function recordHandler(record: SQSRecord): Promise<void> {
   const message = parseMessage(record);
   if ('event' in message) {
-    const outcome = await applyPaymentEvent(getSql(), message.provider, message.event, bookingLimits());
+    const outcome =
+      message.event.type === 'payment.cancelled'
+        ? await applyCancellationNotice(
+            getSql(),
+            message.provider,
+            message.event,
+            gatewayFor,
+            bookingLimits(),
+          )
+        : await applyPaymentEvent(getSql(), message.provider, message.event, bookingLimits());
     metrics.addMetric(`PaymentEvent_${outcome}`, MetricUnit.Count, 1);
     logger.info('payment event applied', {
       eventId: message.event.eventId,
