@@ -33,6 +33,7 @@ describe('migrate', () => {
       '0007_schedule_cancellation.sql',
       '0008_paid_by_and_gateway_checks.sql',
       '0009_waiting_room.sql',
+      '0010_hold_extension.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

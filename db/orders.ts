@@ -264,3 +264,14 @@ export async function itemsCancelledSince(tx: Tx, orderId: number, since: Date):
     order by id
   `;
 }
+
+/** Moves a hold's deadline by `seconds` unless it was extended before; the new deadline, or undefined. */
+export async function extendHoldOnce(tx: Tx, orderId: number, seconds: number): Promise<Date | undefined> {
+  const [row] = await tx<{ holdExpiresAt: Date }[]>`
+    update orders set hold_expires_at = hold_expires_at + make_interval(secs => ${seconds}),
+      extended_at = now(), updated_at = now()
+    where id = ${orderId} and extended_at is null
+    returning hold_expires_at as "holdExpiresAt"
+  `;
+  return row?.holdExpiresAt;
+}

@@ -194,6 +194,14 @@ export async function releaseSeats(tx: Tx, orderId: number, scheduleSeatIds: num
   return result.count;
 }
 
+/** The held seats of an order keep the order's new deadline (a hold extension). */
+export async function setHeldSeatsDeadline(tx: Tx, orderId: number, expiresAt: Date): Promise<void> {
+  await tx`
+    update schedule_seats set hold_expires_at = ${expiresAt}, version = version + 1
+    where order_id = ${orderId} and status = 'held'
+  `;
+}
+
 export async function setSeatsOfOrder(
   tx: Tx,
   orderId: number,

@@ -17,6 +17,8 @@ export const configSchema = z.object({
   ...databaseSettings,
   HOLD_TTL_SECONDS: seconds(300),
   PAYMENT_TTL_SECONDS: seconds(600),
+  /** How much longer one extension keeps a hold (POST /orders/{id}/extend, once per order). */
+  HOLD_EXTENSION_SECONDS: seconds(120),
   SWEEP_INTERVAL_SECONDS: seconds(60),
   MAX_SEATS_PER_ORDER: count(1, 100, 8),
   MAX_SEATS_PER_USER: count(1, 1_000_000, 8),

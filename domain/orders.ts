@@ -213,6 +213,30 @@ export async function startPayment(
 }
 
 /**
+ * A little more time for a hold, once: the order and its seats' deadline move by `seconds`. Only a
+ * hold that has not lapsed and whose payment has not started — a started payment's deadline is
+ * counted once (see startPayment), so an extension never moves it.
+ */
+export async function extendHold(
+  db: Db,
+  caller: Caller,
+  orderId: number,
+  seconds: number,
+): Promise<orders.OrderView> {
+  return inTx(db, async (tx) => {
+    const order = await lockOwnOrder(tx, caller, orderId);
+    if (order.status !== 'created') {
+      throw new AppError('ORDER_NOT_PAYABLE', `An order that is ${order.status} has no hold to extend`);
+    }
+    if (order.lapsed) throw new AppError('ORDER_EXPIRED', 'The hold on these seats has expired');
+    const extendedTo = await orders.extendHoldOnce(tx, orderId, seconds);
+    if (!extendedTo) throw new AppError('EXTENSION_USED', 'This hold has already been extended once');
+    await seats.setHeldSeatsDeadline(tx, orderId, extendedTo);
+    return (await orders.findOrderView(tx, orderId))!;
+  });
+}
+
+/**
  * Cancels the whole order or some items. Held seats go back on sale at once; booked items are
  * refunded. While a payment is in flight only the whole order may be cancelled (the PG was asked
  * for the full amount).

@@ -355,6 +355,7 @@ export const CancelOrderBody = doc(
   { id: 'CancelOrder' },
 );
 
+export const ExtendHoldBody = doc(z.strictObject({}), { id: 'ExtendHold', description: 'No fields' });
 export const StartPaymentBody = doc(z.strictObject({ provider: Provider }), { id: 'StartPayment' });
 export const PaymentStarted = doc(
   z.object({

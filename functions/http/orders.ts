@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { placeBestAvailable } from '../../domain/best-available';
 import { checkoutOf, confirmPayment as confirmPayment_ } from '../../domain/checkout';
-import { bookingLimits } from '../../domain/config';
+import { bookingLimits, getConfig } from '../../domain/config';
 import * as orders from '../../domain/orders';
 import { checkoutGatewayFor, gatewayFor } from '../adapters/gateways';
 import { metrics } from '../observability';
@@ -49,5 +49,11 @@ export const cancelOrder = httpHandler(routes.cancelOrder, async ({ db, caller, 
 export const confirmPayment = httpHandler(routes.confirmPayment, async ({ db, caller, params, body }) =>
   orders.orderResponse(
     await confirmPayment_(db, caller, params.orderId, params.paymentId, body, gatewayFor, bookingLimits()),
+  ),
+);
+
+export const extendHold = httpHandler(routes.extendHold, async ({ db, caller, params }) =>
+  orders.orderResponse(
+    await orders.extendHold(db, caller, params.orderId, getConfig().HOLD_EXTENSION_SECONDS),
   ),
 );
