@@ -45,7 +45,7 @@ export interface LockedRoom extends RoomRow {
 }
 
 /**
- * The rooms to advance — those that are on, of schedules on sale — or one room by id (created off
+ * The rooms to advance — every room that is on — or one room by id (created off
  * if the schedule has none; none for an unknown schedule), locked: an admin's change and an advancer run are applied one after the
  * other. Polls and joins never lock a room.
  */
@@ -60,21 +60,21 @@ export async function lockRooms(
       select s.id, false from schedules s where s.id = ${which.scheduleId}
       on conflict do nothing`;
   }
-  const rooms = await tx<RoomRow[]>`
+  const rows = await tx<(RoomRow & { onSale: boolean })[]>`
     select wr.schedule_id as "scheduleId", wr.enabled, wr.admit_per_minute as "admitPerMinute",
            wr.admitted_base as base, wr.admitted_cap as cap, wr.checkpoint_at as "checkpointAt",
-           queue_joined(wr.schedule_id) as joined
-    from waiting_rooms wr
-    ${
-      which === 'on sale'
-        ? tx`join schedules s on s.id = wr.schedule_id join concerts c on c.id = s.concert_id
-             where wr.enabled and schedule_on_sale(s, c)`
-        : tx`where wr.schedule_id = ${which.scheduleId}`
-    }
+           queue_joined(wr.schedule_id) as joined, schedule_on_sale(s, c) as "onSale"
+    from waiting_rooms wr join schedules s on s.id = wr.schedule_id join concerts c on c.id = s.concert_id
+    ${which === 'on sale' ? tx`where wr.enabled` : tx`where wr.schedule_id = ${which.scheduleId}`}
     order by wr.schedule_id
     for update of wr
   `;
-  if (rooms.length === 0) return [];
+  if (rows.length === 0) return [];
+  // A room whose schedule is not on sale (not open yet, closed, cancelled, started) is advanced as
+  // having no seat: it admits nobody, and its checkpoint stays fresh, so that reopening the sale
+  // does not release a backlog of "minutes since the checkpoint" at once.
+  const offSale = new Set(rows.filter((r) => !r.onSale).map((r) => r.scheduleId));
+  const rooms: RoomRow[] = rows.map(({ onSale: _, ...room }) => room);
   const limits = rooms.map((r) => countUpTo(r.admitPerMinute));
   const counts = await tx<{ scheduleId: number; available: number }[]>`
     select r.schedule_id as "scheduleId",
@@ -85,7 +85,10 @@ export async function lockRooms(
     from unnest(${rooms.map((r) => r.scheduleId)}::bigint[], ${limits}::int[]) as r(schedule_id, up_to)
   `;
   const available = new Map(counts.map((c) => [c.scheduleId, c.available]));
-  return rooms.map((r) => ({ ...r, availableSeats: available.get(r.scheduleId) ?? 0 }));
+  return rooms.map((r) => ({
+    ...r,
+    availableSeats: offSale.has(r.scheduleId) ? 0 : (available.get(r.scheduleId) ?? 0),
+  }));
 }
 
 export interface RoomChange {

@@ -89,7 +89,9 @@ export function queueStatus(s: AdmissionState, position: number, now: Date): Que
     admittedThrough: admitted,
     estimatedWaitSeconds: waitSeconds(s, position, admitted),
     soldOut: s.enabled && s.soldOut,
-    admitted: position <= admitted,
+    // While the room is off no admission is needed, so none is handed out: one minted then would
+    // still let its holder in, out of order, once the room is on again.
+    admitted: s.enabled && position <= admitted,
   };
 }
 

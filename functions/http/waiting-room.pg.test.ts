@@ -480,3 +480,39 @@ describe('POST /orders while the room is on', () => {
     expect(answers.map((r) => r.status)).toEqual([201, 201, 201]);
   });
 });
+
+describe('the review of the room (issue 12): admission keeps its rate and its order', () => {
+  const patch = (show: Show, body: object) =>
+    api.request('PATCH', `/admin/schedules/${show.scheduleId}`, { token: admin, body });
+
+  it('a room turned on before the sale opens does not let a backlog through when it opens', async () => {
+    const show = await createShow(api.sql, { rows: 5, seatsPerRow: 10 });
+    expect((await patch(show, { status: 'closed' })).status).toBe(200);
+    expect((await patch(show, { waitingRoom: { enabled: true, admitPerMinute: 10 } })).status).toBe(200);
+    tick(600); // ten minutes before the on-sale: the advancer keeps the room's checkpoint fresh
+    await advanceWaitingRooms(api.sql, now());
+    expect((await patch(show, { status: 'sales_open' })).status).toBe(200);
+    const fans = await line(show, 25);
+    tick(1.1);
+
+    const polls = await Promise.all(fans.map((f) => poll(f, show, f.queueToken)));
+
+    expect(polls.filter((r) => r.body.admissionToken).length).toBeLessThanOrEqual(1);
+  });
+
+  it('no admission is handed out while the room is off, so none outlives turning it back on', async () => {
+    const show = await showWithRoom(1, { rows: 5, seatsPerRow: 10 });
+    const fans = await line(show, 20);
+    const last = fans[19]!;
+    expect((await patch(show, { waitingRoom: { enabled: false } })).status).toBe(200);
+    tick(1.1);
+
+    const offPoll = await poll(last, show, last.queueToken);
+
+    expect(offPoll.body.admissionToken).toBeUndefined();
+    expect((await patch(show, { waitingRoom: { enabled: true } })).status).toBe(200);
+    tick(1.1);
+    const res = await order(last, { scheduleId: show.scheduleId, quantity: 2 });
+    expect([res.status, res.body.code]).toEqual([403, 'ADMISSION_REQUIRED']);
+  });
+});
