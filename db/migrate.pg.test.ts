@@ -34,6 +34,7 @@ describe('migrate', () => {
       '0008_paid_by_and_gateway_checks.sql',
       '0009_waiting_room.sql',
       '0010_hold_extension.sql',
+      '0011_open_queue_known_schedules.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

@@ -303,3 +303,13 @@ describe('as the application role, which may create nothing', () => {
     expect(admittedThrough((await readAdmissionState(app, show.scheduleId))!, at(60))).toBe(2);
   });
 });
+
+describe('open_queue (security definer)', () => {
+  it('creates a sequence only for a schedule that exists', async () => {
+    const error = await db.sql`select open_queue(987654321)`.catch((e) => e);
+    expect(error.message).toMatch(/no schedule 987654321/);
+    const [row] =
+      await db.sql`select count(*)::int as n from pg_class where relname = 'queue_positions_987654321'`;
+    expect(row!.n).toBe(0);
+  });
+});
