@@ -22,6 +22,8 @@ export const SIZE = {
   apiConnections: QUICK ? 8 : 64,
   seatMapSeats: QUICK ? 5_000 : 50_000,
   sweepHolds: QUICK ? 5_000 : 100_000,
+  /** The on-sale crowd: 20,000 in the issue, scaled down 10× for 2 cores running everything. */
+  onSaleFans: QUICK ? 20 : 2_000,
 };
 /** The service's limits, with a per-user cap no benchmark reaches (one user holds many seats). */
 export const LIMITS = {
@@ -85,7 +87,10 @@ export async function doubleBookings(sql: Sql, scheduleId: number): Promise<numb
 // ---- local server --------------------------------------------------------------------------
 
 /** `npm start`'s server in a child process, its pool as large as the API benchmark's connections. */
-export async function startServer(url: string): Promise<{ base: string; child: ChildProcess }> {
+export async function startServer(
+  url: string,
+  env: Record<string, string> = {},
+): Promise<{ base: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/server.ts')], {
     cwd: root,
@@ -97,6 +102,7 @@ export async function startServer(url: string): Promise<{ base: string; child: C
       SWEEP_INTERVAL_SECONDS: '3600',
       MAX_SEATS_PER_USER: '100000',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

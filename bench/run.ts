@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Sql } from '../db/client';
@@ -6,6 +6,7 @@ import { apiRush } from './api';
 import { bestAvailableRush } from './best-available';
 import { bundles } from './bundles';
 import { benchDir, QUICK, SIZE, withDatabase } from './harness';
+import { onSale } from './on-sale';
 import { type RushResult, rushStrategies } from './rush';
 import { seatMap } from './seat-map';
 import { sweeperBench } from './sweeper';
@@ -13,7 +14,8 @@ import { sweeperBench } from './sweeper';
 /**
  * `npm run bench`: the on-sale rush and the hot paths, measured side by side on one embedded
  * PostgreSQL 17. Prints a table and writes bench/results.json. `BENCH_QUICK=1` shrinks every
- * benchmark to a smoke run; `npm run bench -- rush api` runs only the benchmarks named.
+ * benchmark to a smoke run; `npm run bench -- rush api` runs only the benchmarks named and
+ * replaces only their sections of results.json.
  */
 
 /** results.json's sections, each filled by one benchmark. */
@@ -26,6 +28,7 @@ interface Sections {
   sweeper: Awaited<ReturnType<typeof sweeperBench>>;
   bundles: Awaited<ReturnType<typeof bundles>>['bundles'];
   emptyImportMs: number;
+  onSale: Awaited<ReturnType<typeof onSale>>;
 }
 
 /** The benchmarks by the name `npm run bench -- <name>` takes, in the order of a full run. */
@@ -36,9 +39,10 @@ const benchmarks: Record<string, (url: string, admin: Sql) => Promise<Partial<Se
   'seat-map': (url, admin) => seatMap(url, admin),
   sweeper: async (url, admin) => ({ sweeper: await sweeperBench(url, admin) }),
   bundles: (url) => bundles(url),
+  onSale: async (url, admin) => ({ onSale: await onSale(url, admin) }),
 };
 
-/** Runs the benchmarks named (all by default); only a full run that is not quick writes results.json. */
+/** Runs the benchmarks named (all by default); a quick run writes nothing to results.json. */
 export async function runBench(names: string[] = Object.keys(benchmarks)) {
   const unknown = names.filter((name) => !(name in benchmarks));
   if (unknown.length > 0) {
@@ -59,8 +63,13 @@ export async function runBench(names: string[] = Object.keys(benchmarks)) {
       sizes: SIZE,
       ...sections,
     };
-    if (full && !QUICK)
-      await writeFile(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const file = join(benchDir, 'results.json');
+    if (full && !QUICK) await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+    // a partial run replaces only its own sections (`onSale` carries its own date)
+    else if (!QUICK) {
+      const kept = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      await writeFile(file, `${JSON.stringify({ ...kept, ...sections }, null, 2)}\n`);
+    }
     printTables(results);
     return results;
   });
@@ -86,6 +95,11 @@ function printTables(r: Partial<Sections>) {
   if (r.sweeper) console.table([{ ...r.sweeper }]);
   if (r.bundles) console.table(r.bundles);
   if (r.emptyImportMs !== undefined) console.log(`empty module import: ${r.emptyImportMs} ms`);
+  if (r.onSale) {
+    const { room, noRoom, ...setup } = r.onSale;
+    console.table([{ ...setup }]);
+    console.table({ room, noRoom });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
