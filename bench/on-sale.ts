@@ -205,17 +205,22 @@ async function onSaleSchedule(sql: Sql, seats: number) {
   return { calibration, withRoom, withoutRoom };
 }
 
-/** Available seats whose both neighbours in the row are taken: singles nobody buying 2 can use. */
-async function strandedSingles(sql: Sql, scheduleId: number): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
+/**
+ * Available seats nobody buying 2 can use: `strandedSingles` have both neighbours in the row taken;
+ * `isolatedSeats` have no available neighbour at all, row ends included.
+ */
+async function singles(sql: Sql, scheduleId: number) {
+  const [row] = await sql<{ stranded: number; isolated: number }[]>`
     with state as (
       select seat.section, seat.row_label, seat.number, seat_is_free(ss) as free
       from schedule_seats ss join seats seat on seat.id = ss.seat_id where ss.schedule_id = ${scheduleId})
-    select count(*)::int as n from state s
-    join state l on l.section = s.section and l.row_label = s.row_label and l.number = s.number - 1
-    join state r on r.section = s.section and r.row_label = s.row_label and r.number = s.number + 1
-    where s.free and not l.free and not r.free`;
-  return row!.n;
+    select count(*) filter (where l.free = false and r.free = false)::int as stranded,
+           count(*) filter (where coalesce(l.free, false) = false and coalesce(r.free, false) = false)::int as isolated
+    from state s
+    left join state l on l.section = s.section and l.row_label = s.row_label and l.number = s.number - 1
+    left join state r on r.section = s.section and r.row_label = s.row_label and r.number = s.number + 1
+    where s.free`;
+  return { strandedSingles: row!.stranded, isolatedSeats: row!.isolated };
 }
 
 const availableSeats = async (sql: Sql, scheduleId: number) => {
@@ -250,15 +255,15 @@ async function report(sql: Sql, scheduleId: number, run: Awaited<ReturnType<type
     holds: tally.holds,
     paymentsApproved: tally.paid,
     ordersPaid: await paidOrders(sql, scheduleId, tally.paid),
-    // from the first arrival to the last hold, when no seat was left
-    sellOutSeconds: left === 0 ? round((tally.lastHoldAt - run.started) / 1000, 2) : null,
+    // from the first arrival to the last hold, once the service answered SOLD_OUT (no 2 seats left)
+    sellOutSeconds: tally.soldOutAnswers > 0 ? round((tally.lastHoldAt - run.started) / 1000, 2) : null,
     seatsLeft: left,
     soldOutAnswers: tally.soldOutAnswers,
     gaveUp: tally.gaveUp,
     errors5xx: tally.errors5xx,
     timeouts: tally.timeouts,
     doubleBookings: await doubleBookings(sql, scheduleId),
-    strandedSingles: await strandedSingles(sql, scheduleId),
+    ...(await singles(sql, scheduleId)),
     seconds: round(run.seconds, 2),
     sampleError: tally.sampleError,
   };
@@ -284,6 +289,21 @@ async function calibrate(http: Http, scheduleId: number) {
     }),
   );
   return tally.holds / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Waits (up to 60 s) until the server answers a health check within 200 ms: requests the crowd
+ * gave up on are still being served, and the next crowd must not start behind them.
+ */
+async function settle(base: string) {
+  for (let i = 0; i < 60; i++) {
+    const t = performance.now();
+    try {
+      await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
+      if (performance.now() - t < 200) return;
+    } catch {}
+    await sleep(1000);
+  }
 }
 
 async function tokensFor(base: string, count: number): Promise<string[]> {
@@ -333,6 +353,7 @@ export async function onSale(url: string, admin: Sql) {
     );
     log('on-sale: room on');
     const room = await report(admin, schedules.withRoom, await crowd(http, schedules.withRoom, true));
+    await settle(base);
     log('on-sale: room off');
     const noRoom = await report(
       admin,
