@@ -232,6 +232,11 @@ export async function markGatewayChecked(db: Db, paymentId: number): Promise<voi
   await db`update payments set gateway_checked_at = now() where id = ${paymentId}`;
 }
 
+/** Locks the refunds of a payment: a worker's claim of one waits until the caller's transaction ends. */
+export async function lockRefundsOf(tx: Tx, paymentId: number): Promise<void> {
+  await tx`select id from payments where refund_of = ${paymentId} order by id for update`;
+}
+
 /**
  * What of this payment's refunds the gateway may already have executed: `sent` ones, and
  * `requested` ones a worker has already tried (its call may have gone through, its answer lost).

@@ -312,6 +312,9 @@ async function applyGatewayCancel(
   payment: payments.PaymentRow,
   event: PaymentEvent,
 ): Promise<Outcome> {
+  // The refunds' states must not change under this reading (a worker claiming one between the sums
+  // below would have it counted neither as tried nor as untried): their claims wait for this.
+  await payments.lockRefundsOf(tx, payment.id);
   // What the gateway gave back beyond what our own refunds may account for (sent, or tried: an
   // attempt whose answer was lost may have executed, and its retry is recognised by its key).
   let extra = toCents(event.amount) - toCents(await payments.refundsAtTheGateway(tx, payment.id));
