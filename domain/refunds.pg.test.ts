@@ -151,3 +151,29 @@ describe('a cancel at the gateway while our refund of the same money waits to be
     });
   }
 });
+
+describe('a cancel at the gateway whose notice never came', () => {
+  it('is learnt when our next refund finds the money already back, and applied', async () => {
+    const { orderId, paymentId, view } = await paidOrder('portone', 3);
+    const ref = await publicIdOf(paymentId);
+    // an operator gives everything back in PortOne's console; its webhook is lost
+    api.simulator.setFaults(ref, ['noWebhook']);
+    await cancelAtGateway(ref);
+    await api.settle();
+    expect((await getOrder(orderId)).status).toBe('paid');
+
+    // the fan cancels one seat: our refund finds the money back already
+    await api.request('POST', `/orders/${orderId}/cancel`, {
+      token: fan,
+      body: { itemIds: [view.items[0].id] },
+    });
+    await api.settle();
+
+    const order = await getOrder(orderId);
+    expect([order.status, order.items.map((i: { status: string }) => i.status)]).toEqual([
+      'refunded',
+      ['cancelled', 'cancelled', 'cancelled'],
+    ]);
+    expect(await refundViolationsOf(ref)).toEqual([]);
+  });
+});

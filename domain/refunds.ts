@@ -3,7 +3,7 @@ import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import type { Provider } from '../db/vocabulary';
 import { toCents } from './money';
-import { GatewayError, type PaymentGateway } from './ports';
+import { GatewayError, type GatewayPayment, type PaymentGateway } from './ports';
 
 /**
  * Refunds are executed, not only recorded. Every refund starts as a `payments` row with
@@ -78,7 +78,11 @@ export async function sendRefund(
   refundId: number,
   gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
   maxAttempts = MAX_REFUND_ATTEMPTS,
-): Promise<{ outcome: RefundOutcome; error?: string }> {
+): Promise<{
+  outcome: RefundOutcome;
+  error?: string;
+  reported?: { provider: Provider; payment: GatewayPayment };
+}> {
   const refund = await inTx(db, (tx) => payments.claimRefund(tx, refundId));
   if (!refund) return { outcome: 'settled' };
   try {
@@ -97,7 +101,8 @@ export async function sendRefund(
     // only the gateway's refusal is final: anything else (unavailable, a secret not readable now, a
     // network error outside the adapter) is tried again until the attempts run out
     const refused = error instanceof GatewayError && error.kind !== 'unavailable';
-    if (refused && (await madeAtTheGateway(refund, gatewayFor))) {
+    const atGateway = refused ? await madeAtTheGateway(refund, gatewayFor) : undefined;
+    if (atGateway) {
       // Refused because the money is already back: someone cancelled it at the gateway (its
       // console, the card company) while this refund waited. That is this refund, made there.
       await inTx(db, async (tx) => {
@@ -109,7 +114,9 @@ export async function sendRefund(
             atGateway: true,
           });
       });
-      return { outcome: 'sent' };
+      // the gateway gave back more than this refund explains, and its notice never reached us:
+      // the caller applies what it says (applyGatewayPayment), as a notice would have
+      return { outcome: 'sent', reported: { provider: refund.provider, payment: atGateway } };
     }
     const retry = !refused && refund.attempts < maxAttempts;
     await inTx(db, async (tx) => {
@@ -138,21 +145,21 @@ export async function sendRefund(
 }
 
 /**
- * Whether the gateway has given back at least this refund beyond what we know was sent: its
- * remaining balance is no more than ours would be after this refund.
+ * The payment as the gateway reports it, if it has given back at least this refund beyond what we
+ * know was sent (its remaining balance is no more than ours would be after this refund).
  */
 async function madeAtTheGateway(
   refund: payments.RefundToSend,
   gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
-): Promise<boolean> {
+): Promise<GatewayPayment | undefined> {
   try {
     const reported = await (await gatewayFor(refund.provider)).fetch({
       paymentRef: refund.paymentRef,
       pgTid: refund.pgTid,
     });
     const balance = toCents(reported.amount) - toCents(reported.cancelledAmount);
-    return balance <= toCents(refund.cancellable) - toCents(refund.amount);
+    return balance <= toCents(refund.cancellable) - toCents(refund.amount) ? reported : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

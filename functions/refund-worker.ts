@@ -5,7 +5,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getSql } from '../db/client';
+import { bookingLimits } from '../domain/config';
 import { parseJson, parseWith } from '../domain/errors';
+import { applyGatewayPayment } from '../domain/payments';
 import { sendRefund } from '../domain/refunds';
 import { gatewayFor } from './adapters/gateways';
 import { logger, metrics, REFUND_FAILED_METRIC } from './observability';
@@ -22,7 +24,9 @@ const processor = new BatchProcessor(EventType.SQS);
  */
 async function recordHandler(record: SQSRecord): Promise<void> {
   const { detail } = parseMessage(record);
-  const { outcome, error } = await sendRefund(getSql(), detail.refundId, gatewayFor);
+  const { outcome, error, reported } = await sendRefund(getSql(), detail.refundId, gatewayFor);
+  // made at the gateway: what else it gave back is applied now, in case its notice was lost
+  if (reported) await applyGatewayPayment(getSql(), reported.provider, reported.payment, bookingLimits());
   metrics.addMetric(`Refund_${outcome}`, MetricUnit.Count, 1);
   // the alarm on a refund given up on watches this metric (lib/api-stack.ts)
   if (outcome === 'failed') metrics.addMetric(REFUND_FAILED_METRIC, MetricUnit.Count, 1);
