@@ -202,14 +202,6 @@ export async function settleRefund(
   return rows.length > 0;
 }
 
-/** Refunds still `requested`, oldest first: what the worker (or an operator's re-drive) has to send. */
-export async function requestedRefunds(db: Db, limit: number): Promise<number[]> {
-  const rows = await db<{ id: number }[]>`
-    select id from payments where refund_status = 'requested' order by id limit ${limit}
-  `;
-  return rows.map((r) => r.id);
-}
-
 /**
  * Toss and PortOne attempts closed here without the gateway's word (no event of theirs was ever
  * applied), at least `afterSeconds` ago and not checked yet: the gateway may have taken money anyway.

@@ -18,7 +18,7 @@ import { GatewayError, type PaymentGateway } from './ports';
 
 /** What the provider's browser SDK needs for this payment (API.md, "Payment gateways"). */
 export async function checkoutOf(db: Db, payment: payments.PaymentRow, gateway: PaymentGateway) {
-  const { title, seats, userSub } = await checkoutDetails(db, payment.orderId);
+  const { title, seats, userSub } = await payments.checkoutDetails(db, payment.orderId);
   return gateway.checkout({
     paymentId: payment.id,
     paymentRef: payment.publicId,
@@ -28,8 +28,6 @@ export async function checkoutOf(db: Db, payment: payments.PaymentRow, gateway: 
     customerKey: `cust_${createHash('sha256').update(`customer:${userSub}`).digest('hex').slice(0, 32)}`,
   });
 }
-
-const checkoutDetails = payments.checkoutDetails;
 
 export interface ConfirmInput {
   /** Toss: from the success redirect. */
