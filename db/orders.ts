@@ -238,9 +238,12 @@ export async function expireLapsedBatch(
       set status = 'available', hold_expires_at = null, order_id = null, version = ss.version + 1
       -- = any(array(...)): index look-ups for the batch, never a scan of the whole table
       where ss.id = any(array(select id from lapsed))
-      returning 1
+      returning ss.schedule_id
+    ), due as (
+      -- the freed seats go to the schedules' wait-lists first (0013): noted in this transaction
+      select note_seats_freed(array(select distinct schedule_id from released))
     )
-    select (select count(*) from released)::int as seats,
+    select (select count(*) from released)::int as seats, (select count(*) from due) as noted,
            coalesce((select array_agg(id) from expired), '{}') as "orderIds"
   `;
   return row!;

@@ -184,14 +184,24 @@ export async function holdSeats(db: Db, input: HoldInput): Promise<HoldResult> {
   return hold;
 }
 
-/** Puts seats back on sale. Only seats that still belong to `orderId` are touched. */
+/**
+ * Puts seats back on sale. Only seats that still belong to `orderId` are touched. The schedule's
+ * wait-list, when it is on, is noted as due in the same statement (`note_seats_freed`, 0013): the
+ * seats are offered to it right after the commit, or by the sweeper.
+ */
 export async function releaseSeats(tx: Tx, orderId: number, scheduleSeatIds: number[]): Promise<number> {
-  const result = await tx`
-    update schedule_seats
-    set status = 'available', hold_expires_at = null, order_id = null, version = version + 1
-    where id = any(${scheduleSeatIds}::bigint[]) and order_id = ${orderId}
+  const [row] = await tx<{ released: number }[]>`
+    with released as (
+      update schedule_seats
+      set status = 'available', hold_expires_at = null, order_id = null, version = version + 1
+      where id = any(${scheduleSeatIds}::bigint[]) and order_id = ${orderId}
+      returning schedule_id
+    ), due as (
+      select note_seats_freed(array(select distinct schedule_id from released))
+    )
+    select (select count(*) from released)::int as released, (select count(*) from due) as noted
   `;
-  return result.count;
+  return row!.released;
 }
 
 /** The held seats of an order keep the order's new deadline (a hold extension). */

@@ -4,9 +4,11 @@ import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import * as seats from '../db/seats';
 import type { CancelReason, Provider } from '../db/vocabulary';
+import { waitlistLimits } from './config';
 import { AppError, notFound } from './errors';
 import { fromCents, sumMoney, toCents } from './money';
 import { type RefundReason, requestRefund } from './refunds';
+import { offerFreedSeats } from './waitlist-offers';
 
 /**
  * The booking rules: holds are orders, all or nothing; a seat is never given to two orders; a
@@ -247,7 +249,7 @@ export async function cancelOrder(
   orderId: number,
   itemIds?: number[],
 ): Promise<orders.OrderView> {
-  return inTx(db, async (tx) => {
+  const view = await inTx(db, async (tx) => {
     const order = await lockOwnOrder(tx, caller, orderId);
     if (order.scheduleStarted)
       throw new AppError('SCHEDULE_STARTED', 'The performance has started; nothing can be cancelled');
@@ -280,6 +282,9 @@ export async function cancelOrder(
     await cancelItems(tx, order, chosen, 'customer');
     return (await orders.findOrderView(tx, orderId))!;
   });
+  // the freed seats go to the wait-list, right after the commit that freed them
+  await offerFreedSeats(db, view.scheduleId, waitlistLimits());
+  return view;
 }
 
 /**
