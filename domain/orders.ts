@@ -101,15 +101,18 @@ export function placedOrThrow(
       seatIds: seatIds.filter((id) => !found.has(id)),
     });
   }
-  if (result.owned + seatIds.length > limits.maxSeatsPerUser) {
-    throw new AppError(
-      'SEAT_LIMIT_EXCEEDED',
-      `At most ${limits.maxSeatsPerUser} seats per customer in one schedule (you hold or own ${result.owned})`,
-    );
-  }
+  if (result.owned + seatIds.length > limits.maxSeatsPerUser) throw seatLimitExceeded(result.owned, limits);
   throw new AppError('SEAT_UNAVAILABLE', 'Some seats are no longer available', {
     seatIds: result.takenSeatIds,
   });
+}
+
+/** The per-user limit, as both kinds of pick explain it. */
+export function seatLimitExceeded(owned: number, limits: BookingLimits): AppError {
+  return new AppError(
+    'SEAT_LIMIT_EXCEEDED',
+    `At most ${limits.maxSeatsPerUser} seats per customer in one schedule (you hold or own ${owned})`,
+  );
 }
 
 /** Schedules with the single-seat rule refuse explicit picks that leave one seat alone. */
