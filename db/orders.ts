@@ -18,6 +18,8 @@ export interface OrderView {
   totalAmount: string;
   holdExpiresAt: Date | null;
   createdAt: Date;
+  /** A wait-list offer. */
+  offer: boolean;
   items: {
     id: number;
     seatId: number;
@@ -85,6 +87,8 @@ export interface LockedOrder {
   scheduleStatus: ScheduleStatus;
   /** Seats of the schedule may be sold now (`schedule_on_sale`: open, not started, concert active). */
   scheduleOnSale: boolean;
+  /** Made by the wait-list (an offer, with its own deadline). */
+  offer: boolean;
 }
 
 /** Locks the order row. Callers lock the order's seats first (see db/seats.ts). */
@@ -94,7 +98,7 @@ export async function lockOrder(tx: Tx, orderId: number): Promise<LockedOrder | 
            o.total_amount::text as "totalAmount", o.paid_by as "paidBy", order_hold_lapsed(o) as lapsed,
            order_is_open(o) as open,
            s.start_at <= now() as "scheduleStarted", s.status as "scheduleStatus",
-           schedule_on_sale(s, c) as "scheduleOnSale"
+           schedule_on_sale(s, c) as "scheduleOnSale", o.offer
     from orders o join schedules s on s.id = o.schedule_id join concerts c on c.id = s.concert_id
     where o.id = ${orderId}
     for update of o

@@ -234,6 +234,9 @@ export async function extendHold(
       throw new AppError('ORDER_NOT_PAYABLE', `An order that is ${order.status} has no hold to extend`);
     }
     if (order.lapsed) throw new AppError('ORDER_EXPIRED', 'The hold on these seats has expired');
+    // an offer's deadline is already its own, longer one (OFFER_TTL_SECONDS); moving it would keep
+    // the next entries of the wait-list waiting longer than the offer promised them
+    if (order.offer) throw new AppError('EXTENSION_USED', 'A wait-list offer keeps its own deadline');
     const extendedTo = await orders.extendHoldOnce(tx, orderId, seconds);
     if (!extendedTo) throw new AppError('EXTENSION_USED', 'This hold has already been extended once');
     await seats.setHeldSeatsDeadline(tx, orderId, extendedTo);
