@@ -84,7 +84,10 @@ export async function insertEntry(tx: Tx, input: EntryInput): Promise<number> {
   return row!.id;
 }
 
-export async function findEntry(db: Db, id: number): Promise<(WaitlistEntryView & { userId: number }) | undefined> {
+export async function findEntry(
+  db: Db,
+  id: number,
+): Promise<(WaitlistEntryView & { userId: number }) | undefined> {
   const [row] = await db<(WaitlistEntryView & { userId: number })[]>`
     select ${entryView(db)}, e.user_id as "userId"
     from waitlist_entries e join schedules s on s.id = e.schedule_id

@@ -3,14 +3,14 @@ import { type Db, inTx } from '../db/client';
 import * as orders from '../db/orders';
 import * as seats from '../db/seats';
 import type { ScheduleStatus } from '../db/vocabulary';
+import * as waitlist from '../db/waitlist';
 import { adminSchedule } from './catalog';
+import { waitlistLimits } from './config';
 import { AppError, notFound } from './errors';
 import { cancelItems } from './orders';
 import { configureWaitingRoom, type WaitingRoomInput } from './waiting-room';
 import { configureWaitlist, type WaitlistSettings } from './waitlist';
 import { offerFreedSeats } from './waitlist-offers';
-import { waitlistLimits } from './config';
-import * as waitlist from '../db/waitlist';
 
 /** What an administrator may change of a schedule: its status, its waiting room, its wait-list. */
 export interface ScheduleChanges {

@@ -1,5 +1,5 @@
-import * as orders from '../db/orders';
 import { type Db, inTx, type Tx } from '../db/client';
+import * as orders from '../db/orders';
 import * as waitlist from '../db/waitlist';
 import { AppError, notFound } from './errors';
 import { type Caller, cancelOrder, decodeCursor, encodeCursor } from './orders';

@@ -566,7 +566,7 @@ export const WaitingRoomSettings = doc(
 export const WaitlistSettings = doc(z.strictObject({ enabled: z.boolean() }), {
   id: 'WaitlistSettings',
   description:
-    "The cancellation wait-list: while it is on, fans may join it, and seats that come free (a lapsed hold, a cancellation, a failed or refunded payment) are offered to its entries in entry order before they go back on sale. Turning it off stops joins and offers; entries keep their place.",
+    'The cancellation wait-list: while it is on, fans may join it, and seats that come free (a lapsed hold, a cancellation, a failed or refunded payment) are offered to its entries in entry order before they go back on sale. Turning it off stops joins and offers; entries keep their place.',
 }) satisfies Parses<WaitlistSettingsInput>;
 
 export const CreateScheduleBody = doc(

@@ -34,7 +34,10 @@ async function soldOutShow(rows = 2, perRow = 4) {
   const buyers: { token: string; orderId: number; itemIds: number[] }[] = [];
   for (const seatIds of Object.values(show.rows)) {
     const token = await newFan();
-    const res = await api.request('POST', '/orders', { token, body: { scheduleId: show.scheduleId, seatIds } });
+    const res = await api.request('POST', '/orders', {
+      token,
+      body: { scheduleId: show.scheduleId, seatIds },
+    });
     expect(res.status).toBe(201);
     buyers.push({ token, orderId: res.body.id, itemIds: res.body.items.map((i: { id: number }) => i.id) });
   }
@@ -190,7 +193,10 @@ describe('offers', () => {
     await cancel(buyers[0]!.token, buyers[0]!.orderId, [buyers[0]!.itemIds[0]!]);
     const { orderId } = await entry(fan, joined.id);
 
-    const payment = await api.request('POST', `/orders/${orderId}/payments`, { token: fan, body: { provider: 'card' } });
+    const payment = await api.request('POST', `/orders/${orderId}/payments`, {
+      token: fan,
+      body: { provider: 'card' },
+    });
     expect(payment.status).toBe(201);
     await api.webhook('card', {
       eventId: `wl-${orderId}`,
@@ -247,8 +253,8 @@ describe('offers', () => {
     expect(left.body.status).toBe('declined');
     expect((await entry(second, b.id)).status).toBe('offered');
     const leaveWaiting = await join(first, show, { quantity: 1 });
-    expect((await api.request('DELETE', `/waitlist/${leaveWaiting.body.id}`, { token: first })).body.status).toBe(
-      'left',
-    );
+    expect(
+      (await api.request('DELETE', `/waitlist/${leaveWaiting.body.id}`, { token: first })).body.status,
+    ).toBe('left');
   });
 });

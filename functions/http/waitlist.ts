@@ -17,9 +17,12 @@ export const getWaitlistEntry = httpHandler(routes.getWaitlistEntry, ({ db, call
   waitlist.getEntry(db, caller, params.id),
 );
 
-export const leaveWaitlist = httpHandler(routes.leaveWaitlist, async ({ db, caller, params, afterCommit }) => {
-  const entry = await waitlist.leaveWaitlist(db, caller, params.id);
-  // a declined offer's seats go to the next entry
-  afterCommit(() => offerFreedSeats(getSql(), entry.scheduleId, waitlistLimits()));
-  return entry;
-});
+export const leaveWaitlist = httpHandler(
+  routes.leaveWaitlist,
+  async ({ db, caller, params, afterCommit }) => {
+    const entry = await waitlist.leaveWaitlist(db, caller, params.id);
+    // a declined offer's seats go to the next entry
+    afterCommit(() => offerFreedSeats(getSql(), entry.scheduleId, waitlistLimits()));
+    return entry;
+  },
+);
