@@ -222,7 +222,7 @@ export async function setOrderState(
 /**
  * The sweeper's batch: claims lapsed seats with SKIP LOCKED (a fan or another sweeper working on a
  * seat is never waited for), expires their orders (`expire_orders`) and puts the seats back on
- * sale — one statement.
+ * sale — or keeps them for the schedule's wait-list while someone waits in it (0015) — one statement.
  */
 export async function expireLapsedBatch(
   db: Db,
@@ -239,7 +239,8 @@ export async function expireLapsedBatch(
       select expire_orders(array(select distinct order_id from lapsed)) as id
     ), released as (
       update schedule_seats ss
-      set status = 'available', hold_expires_at = null, order_id = null, version = ss.version + 1
+      set status = 'available', for_waitlist = waitlist_has_waiting(ss.schedule_id), hold_expires_at = null,
+          order_id = null, version = ss.version + 1
       -- = any(array(...)): index look-ups for the batch, never a scan of the whole table
       where ss.id = any(array(select id from lapsed))
       returning ss.schedule_id

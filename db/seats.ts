@@ -6,9 +6,10 @@ import type { SeatStatus } from './vocabulary';
 /**
  * Seat maps, availability and holds: the `schedule_seats` aggregate.
  *
- * A seat is free when `seat_is_free(ss)` says so (db/migrations/0005_one_home_per_rule.sql): when it
- * is `available` or its hold has lapsed — expiry is exact, whether or not the sweeper has run yet.
- * The function is inlined by the planner, so queries keep their index plans.
+ * A seat is free when `seat_is_free(ss)` says so (db/migrations/0015_waitlist_before_public_sale.sql):
+ * when it is `available` and not kept for the wait-list, or its hold has lapsed while no one waits
+ * in the schedule's wait-list — expiry is exact, whether or not the sweeper has run yet. The
+ * function is inlined by the planner, so queries keep their index plans.
  *
  * Lock order, everywhere in the code base: schedule_seats (by id) → orders → payments. Taking locks
  * in one global order is what keeps concurrent holds, payments, cancellations and sweeps free of
@@ -185,15 +186,18 @@ export async function holdSeats(db: Db, input: HoldInput): Promise<HoldResult> {
 }
 
 /**
- * Puts seats back on sale. Only seats that still belong to `orderId` are touched. The schedule's
- * wait-list, when it is on, is noted as due in the same statement (`note_seats_freed`, 0013): the
- * seats are offered to it right after the commit, or by the sweeper.
+ * Puts seats back on sale. Only seats that still belong to `orderId` are touched. While the
+ * schedule's wait-list has someone waiting, the seats are kept for it (`for_waitlist`: no fan's hold
+ * counts them free) and the schedule is noted as due, in the same statement (`note_seats_freed`,
+ * 0013 and 0015): they are offered right after the commit, or by the sweeper, and what no entry
+ * fits goes on sale then.
  */
 export async function releaseSeats(tx: Tx, orderId: number, scheduleSeatIds: number[]): Promise<number> {
   const [row] = await tx<{ released: number }[]>`
     with released as (
       update schedule_seats
-      set status = 'available', hold_expires_at = null, order_id = null, version = version + 1
+      set status = 'available', for_waitlist = waitlist_has_waiting(schedule_id), hold_expires_at = null,
+          order_id = null, version = version + 1
       where id = any(${scheduleSeatIds}::bigint[]) and order_id = ${orderId}
       returning schedule_id
     ), due as (

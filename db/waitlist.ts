@@ -127,13 +127,16 @@ export async function closeWaitingEntries(db: Db, scheduleId: number): Promise<v
   `;
 }
 
-/** Turns a schedule's wait-list on or off; turning it on makes it due (seats may be on sale). */
+/**
+ * Turns a schedule's wait-list on or off. Either makes it due: turned on, the seats on sale that fit
+ * its entries are offered; turned off, the seats kept for it go on sale (`serve_waitlist`, 0015).
+ */
 export async function setWaitlistEnabled(tx: Tx, scheduleId: number, enabled: boolean): Promise<void> {
   await tx`
     insert into waitlists (schedule_id, enabled) values (${scheduleId}, ${enabled})
     on conflict (schedule_id) do update set enabled = excluded.enabled, updated_at = now()
   `;
-  if (enabled) await tx`select note_seats_freed(${[scheduleId]}::bigint[])`;
+  await tx`insert into waitlist_due (schedule_id) values (${scheduleId})`;
 }
 
 export async function waitlistEnabled(db: Db, scheduleId: number): Promise<boolean> {
@@ -143,20 +146,27 @@ export async function waitlistEnabled(db: Db, scheduleId: number): Promise<boole
   return row!.enabled;
 }
 
+export interface ServeResult {
+  offers: number;
+  /** Seats are still kept for the wait-list and the schedule due: serve it again in a moment. */
+  retry: boolean;
+}
+
 /**
- * Offers the schedule's free seats to its waiting entries, in entry order (`serve_waitlist`).
- * Called in a transaction of its own or one that took the wait-list lock before any other.
+ * Offers the schedule's freed seats to its waiting entries, in entry order (`serve_waitlist`,
+ * 0013 and 0015). Called in a transaction of its own or one that took the wait-list lock before
+ * any other.
  */
 export async function serveWaitlist(
   db: Db,
   scheduleId: number,
   offerTtlSeconds: number,
   maxSeatsPerUser: number,
-): Promise<number> {
-  const [row] = await db<{ offers: number }[]>`
-    select serve_waitlist(${scheduleId}, ${offerTtlSeconds}, ${maxSeatsPerUser}) as offers
+): Promise<ServeResult> {
+  const [row] = await db<ServeResult[]>`
+    select offers, retry from serve_waitlist(${scheduleId}, ${offerTtlSeconds}, ${maxSeatsPerUser})
   `;
-  return row!.offers;
+  return row!;
 }
 
 /** Schedules with seats freed since their wait-list last looked. */

@@ -3,9 +3,11 @@ import * as waitlist from '../db/waitlist';
 import type { BookingLimits } from './orders';
 
 /**
- * Where freed seats meet the wait-list. Every statement that frees seats notes its schedule as due
- * in its own transaction (`note_seats_freed`, db/migrations/0013_waitlist.sql); the code that ran
- * it serves the schedule right after the commit, and the sweeper serves whatever is still due.
+ * Where freed seats meet the wait-list. While a schedule's wait-list has someone waiting, every
+ * statement that frees seats keeps them for it (no fan's hold counts them free) and notes the
+ * schedule as due, in its own transaction (db/migrations/0015_waitlist_before_public_sale.sql); the
+ * code that ran it serves the schedule right after the commit, and the sweeper serves whatever is
+ * still due. What no entry fits goes on public sale when the serving commits.
  */
 
 export interface WaitlistLimits extends Pick<BookingLimits, 'maxSeatsPerOrder' | 'maxSeatsPerUser'> {
@@ -13,16 +15,19 @@ export interface WaitlistLimits extends Pick<BookingLimits, 'maxSeatsPerOrder' |
   offerTtlSeconds: number;
 }
 
+/** Runs of one schedule when a run asks for another (an entrant's own hold was in flight). */
+const RUNS = 5;
+
 /**
  * Offers the seats a committed transaction freed in `scheduleId` (when its wait-list is due): run
  * right after that commit. Never inside another transaction: one that holds seat or order locks
- * and then waited for the wait-list lock and the entrants' hold locks would take them in the
- * reverse of the order every hold does (db/migrations/0013_waitlist.sql). Left undone (a crash, a
- * transaction), the schedule stays due and the sweeper serves it.
+ * and then waited for the wait-list lock would take them in the reverse of the order the serving
+ * does (db/migrations/0013_waitlist.sql). Left undone (a crash, a transaction), the seats stay kept
+ * for the wait-list and the schedule due, and the sweeper serves it.
  */
 export async function offerFreedSeats(db: Db, scheduleId: number, limits: WaitlistLimits): Promise<number> {
   if (!isPool(db) || !(await waitlist.isDue(db, scheduleId))) return 0;
-  return waitlist.serveWaitlist(db, scheduleId, limits.offerTtlSeconds, limits.maxSeatsPerUser);
+  return serveUntilDone(db, scheduleId, limits);
 }
 
 /** The sweeper's part: every schedule still due (a crash, a transaction that could not serve). */
@@ -30,7 +35,28 @@ export async function offerAllFreedSeats(db: Db, limits: WaitlistLimits): Promis
   if (!isPool(db)) return 0;
   let offers = 0;
   for (const scheduleId of await waitlist.dueSchedules(db, 1000)) {
-    offers += await waitlist.serveWaitlist(db, scheduleId, limits.offerTtlSeconds, limits.maxSeatsPerUser);
+    offers += await serveUntilDone(db, scheduleId, limits);
+  }
+  return offers;
+}
+
+/**
+ * Serves the schedule, and again a moment later while a run ends early: a run never waits for an
+ * entrant's own hold (it would deadlock with it), so the entry keeps its turn and its seats stay
+ * kept for it. After a few runs the sweeper takes over (the schedule is still due).
+ */
+async function serveUntilDone(db: Sql, scheduleId: number, limits: WaitlistLimits): Promise<number> {
+  let offers = 0;
+  for (let run = 0; run < RUNS; run++) {
+    if (run > 0) await new Promise((r) => setTimeout(r, 10 * 2 ** run));
+    const served = await waitlist.serveWaitlist(
+      db,
+      scheduleId,
+      limits.offerTtlSeconds,
+      limits.maxSeatsPerUser,
+    );
+    offers += served.offers;
+    if (!served.retry) break;
   }
   return offers;
 }

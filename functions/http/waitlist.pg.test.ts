@@ -258,3 +258,195 @@ describe('offers', () => {
     ).toBe('left');
   });
 });
+
+/** Holds the schedule's wait-list lock on a connection of its own: its serving waits until `release`. */
+async function holdUpServing(scheduleId: number) {
+  let release!: () => void;
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => {
+    locked = r;
+  });
+  const done = api.sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(waitlist_lock_key(${scheduleId})) is null as locked`;
+    locked();
+    await released;
+  });
+  await isLocked;
+  return async () => {
+    release();
+    await done;
+  };
+}
+
+/** Waits until the seat's freeing has committed (its hold is gone). */
+async function untilFreed(scheduleId: number, seatId: number) {
+  for (let i = 0; i < 200; i++) {
+    const [row] = await api.sql<{ status: string }[]>`
+      select status from schedule_seats where schedule_id = ${scheduleId} and seat_id = ${seatId}`;
+    if (row!.status === 'available') return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`seat ${seatId} was never freed`);
+}
+
+const holdSeats = (token: string, show: Show, seatIds: number[]) =>
+  api.request('POST', '/orders', { token, body: { scheduleId: show.scheduleId, seatIds } });
+const holdBest = (token: string, show: Show, quantity: number) =>
+  api.request('POST', '/orders', { token, body: { scheduleId: show.scheduleId, quantity } });
+const available = async (show: Show) =>
+  (await api.request('GET', `/schedules/${show.scheduleId}/availability`)).body.available as number;
+const publicStatus = async (show: Show, seatId: number) =>
+  (await api.request('GET', `/schedules/${show.scheduleId}/seats`)).body.seats.find(
+    (s: { seatId: number }) => s.seatId === seatId,
+  ).status as string;
+
+/** Makes the hold of an order lapse, as time passing would: no status changes, only the deadline. */
+async function lapse(orderId: number) {
+  await api.sql`update orders set hold_expires_at = now() - interval '1 second' where id = ${orderId}`;
+  await api.sql`update schedule_seats set hold_expires_at = now() - interval '1 second' where order_id = ${orderId}`;
+}
+
+describe('freed seats before public sale', () => {
+  it('a seat cancelled while an entry waits is not sold to a fan racing the wait-list: the entry gets it', async () => {
+    const { show, buyers } = await soldOutShow(1, 2);
+    const waiter = await newFan();
+    const racer = await newFan();
+    const waiting = (await join(waiter, show, { quantity: 1 })).body;
+    const seatId = show.rows.R001![0]!;
+
+    // the wait-list is busy serving: the cancel commits, and its offer waits for the lock
+    const release = await holdUpServing(show.scheduleId);
+    const cancelled = cancel(buyers[0]!.token, buyers[0]!.orderId, [buyers[0]!.itemIds[0]!]);
+    await untilFreed(show.scheduleId, seatId);
+    const picked = await holdSeats(racer, show, [seatId]);
+    const best = await holdBest(racer, show, 1);
+    const shown = await publicStatus(show, seatId);
+    const count = await available(show);
+    await release();
+
+    expect((await cancelled).status).toBe(200);
+    expect(picked.status).toBe(409);
+    expect(picked.body.code).toBe('SEAT_UNAVAILABLE');
+    expect(best.body.code).toBe('SOLD_OUT');
+    expect(shown).toBe('unavailable');
+    expect(count).toBe(0);
+    const offered = await entry(waiter, waiting.id);
+    expect(offered.status).toBe('offered');
+    const order = (await api.request('GET', `/orders/${offered.orderId}`, { token: waiter })).body;
+    expect(order.items.map((i: { seatId: number }) => i.seatId)).toEqual([seatId]);
+  });
+
+  it('a crash between freeing and serving leaves the seats kept and the schedule due: the sweeper serves it', async () => {
+    const { show, buyers } = await soldOutShow(1, 2);
+    const waiter = await newFan();
+    const waiting = (await join(waiter, show, { quantity: 1 })).body;
+    const seatId = show.rows.R001![0]!;
+
+    // freed in a transaction whose code never got to serve the wait-list (it died after the commit)
+    await api.sql`
+      with released as (
+        update schedule_seats set status = 'available', hold_expires_at = null, order_id = null,
+          for_waitlist = waitlist_has_waiting(schedule_id), version = version + 1
+        where schedule_id = ${show.scheduleId} and seat_id = ${seatId}
+        returning schedule_id
+      ), items as (
+        update order_items set status = 'cancelled' where order_id = ${buyers[0]!.orderId}
+          and schedule_seat_id in (select id from schedule_seats where seat_id = ${seatId})
+      )
+      select note_seats_freed(array(select schedule_id from released))`;
+    await api.sql`update orders set total_amount = (select coalesce(sum(price), 0) from order_items
+      where order_id = ${buyers[0]!.orderId} and status <> 'cancelled') where id = ${buyers[0]!.orderId}`;
+
+    expect((await holdSeats(await newFan(), show, [seatId])).body.code).toBe('SEAT_UNAVAILABLE');
+    expect((await entry(waiter, waiting.id)).status).toBe('waiting');
+    const swept = await sweep(api.sql);
+
+    expect(swept.offers).toBe(1);
+    expect((await entry(waiter, waiting.id)).status).toBe('offered');
+  });
+
+  it("a lapsed hold's seats are refused to the public while an entry waits, and offered by the sweep", async () => {
+    const show = await createShow(api.sql, { rows: 1, seatsPerRow: 3 });
+    await api.request('PATCH', `/admin/schedules/${show.scheduleId}`, {
+      token: admin,
+      body: { waitlist: { enabled: true } },
+    });
+    const holder = await newFan();
+    const held = await holdSeats(holder, show, show.rows.R001!);
+    expect(held.status).toBe(201);
+    const waiter = await newFan();
+    const racer = await newFan();
+    const waiting = (await join(waiter, show, { quantity: 2 })).body;
+    expect(waiting.status).toBe('waiting');
+    await lapse(held.body.id);
+
+    const picked = await holdSeats(racer, show, [show.rows.R001![2]!]);
+    const best = await holdBest(racer, show, 1);
+    expect(picked.body.code).toBe('SEAT_UNAVAILABLE');
+    expect(best.body.code).toBe('SOLD_OUT');
+    expect(await available(show)).toBe(0);
+    expect(await publicStatus(show, show.rows.R001![0]!)).toBe('unavailable');
+
+    const swept = await sweep(api.sql);
+
+    expect(swept.offers).toBe(1);
+    const offered = await entry(waiter, waiting.id);
+    expect(offered.status).toBe('offered');
+    // what no entry fits is back on sale
+    expect(await available(show)).toBe(1);
+    expect((await holdBest(racer, show, 1)).status).toBe(201);
+  });
+
+  it('with no entry waiting, nothing changes: lapsed and cancelled seats are on sale at once', async () => {
+    const { show, buyers } = await soldOutShow(1, 4);
+    const [lapsedSeat, , cancelledSeat] = show.rows.R001!;
+    const holder = await newFan();
+    await cancel(buyers[0]!.token, buyers[0]!.orderId, [buyers[0]!.itemIds[0]!]);
+    const held = await holdSeats(holder, show, [lapsedSeat!]);
+    expect(held.status).toBe(201);
+    await lapse(held.body.id);
+
+    expect((await holdSeats(await newFan(), show, [lapsedSeat!])).status).toBe(201);
+    // even while the wait-list is busy with something else, a cancel's seats are on sale once it commits
+    const release = await holdUpServing(show.scheduleId);
+    const cancelled = cancel(buyers[0]!.token, buyers[0]!.orderId, [buyers[0]!.itemIds[2]!]);
+    await untilFreed(show.scheduleId, cancelledSeat!);
+    const picked = await holdSeats(await newFan(), show, [cancelledSeat!]);
+    await release();
+
+    expect((await cancelled).status).toBe(200);
+    expect(picked.status).toBe(201);
+  });
+
+  it("an entrant's own hold in flight while the wait-list serves: no deadlock, every entry served in order", async () => {
+    const { show, buyers } = await soldOutShow(1, 4);
+    const first = await newFan();
+    const second = await newFan();
+    const a = (await join(first, show, { quantity: 1 })).body;
+    const b = (await join(second, show, { quantity: 1 })).body;
+    const [{ userId }] = await api.sql<[{ userId: number }]>`
+      select user_id as "userId" from waitlist_entries where id = ${b.id}`;
+    const seats = show.rows.R001!;
+
+    // the second entrant is in the middle of a hold of their own (its per-user lock taken), and
+    // asks for the seats that are about to come free
+    const holds = api.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hold_lock_key(${userId}, ${show.scheduleId})) is null as locked`;
+      await new Promise((r) => setTimeout(r, 100));
+      const [row] = await tx<{ hold: { order: unknown } }[]>`
+        select hold_seats(${userId}, ${show.scheduleId}, ${[seats[0]!, seats[1]!]}::bigint[], 60, 6, true) as hold`;
+      return row!.hold;
+    });
+    const cancelled = cancel(buyers[0]!.token, buyers[0]!.orderId, buyers[0]!.itemIds.slice(0, 2));
+
+    expect((await cancelled).status).toBe(200);
+    expect((await holds).order).toBeNull();
+    // the retry after the hold ended, or the sweeper, serves the second entry
+    await sweep(api.sql);
+    expect((await entry(first, a.id)).status).toBe('offered');
+    expect((await entry(second, b.id)).status).toBe('offered');
+  });
+});
