@@ -146,27 +146,21 @@ export async function waitlistEnabled(db: Db, scheduleId: number): Promise<boole
   return row!.enabled;
 }
 
-export interface ServeResult {
-  offers: number;
-  /** Seats are still kept for the wait-list and the schedule due: serve it again in a moment. */
-  retry: boolean;
-}
-
 /**
  * Offers the schedule's freed seats to its waiting entries, in entry order (`serve_waitlist`,
- * 0013 and 0015). Called in a transaction of its own or one that took the wait-list lock before
- * any other.
+ * 0013 and 0015); the number of offers made. Called in a transaction of its own or one that took
+ * the wait-list lock before any other.
  */
 export async function serveWaitlist(
   db: Db,
   scheduleId: number,
   offerTtlSeconds: number,
   maxSeatsPerUser: number,
-): Promise<ServeResult> {
-  const [row] = await db<ServeResult[]>`
-    select offers, retry from serve_waitlist(${scheduleId}, ${offerTtlSeconds}, ${maxSeatsPerUser})
+): Promise<number> {
+  const [row] = await db<{ offers: number }[]>`
+    select serve_waitlist(${scheduleId}, ${offerTtlSeconds}, ${maxSeatsPerUser}) as offers
   `;
-  return row!;
+  return row!.offers;
 }
 
 /** Schedules with seats freed since their wait-list last looked. */

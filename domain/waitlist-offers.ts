@@ -15,9 +15,6 @@ export interface WaitlistLimits extends Pick<BookingLimits, 'maxSeatsPerOrder' |
   offerTtlSeconds: number;
 }
 
-/** Runs of one schedule when a run asks for another (an entrant's own hold was in flight). */
-const RUNS = 5;
-
 /**
  * Offers the seats a committed transaction freed in `scheduleId` (when its wait-list is due): run
  * right after that commit. Never inside another transaction: one that holds seat or order locks
@@ -27,7 +24,7 @@ const RUNS = 5;
  */
 export async function offerFreedSeats(db: Db, scheduleId: number, limits: WaitlistLimits): Promise<number> {
   if (!isPool(db) || !(await waitlist.isDue(db, scheduleId))) return 0;
-  return serveUntilDone(db, scheduleId, limits);
+  return waitlist.serveWaitlist(db, scheduleId, limits.offerTtlSeconds, limits.maxSeatsPerUser);
 }
 
 /** The sweeper's part: every schedule still due (a crash, a transaction that could not serve). */
@@ -35,28 +32,7 @@ export async function offerAllFreedSeats(db: Db, limits: WaitlistLimits): Promis
   if (!isPool(db)) return 0;
   let offers = 0;
   for (const scheduleId of await waitlist.dueSchedules(db, 1000)) {
-    offers += await serveUntilDone(db, scheduleId, limits);
-  }
-  return offers;
-}
-
-/**
- * Serves the schedule, and again a moment later while a run ends early: a run never waits for an
- * entrant's own hold (it would deadlock with it), so the entry keeps its turn and its seats stay
- * kept for it. After a few runs the sweeper takes over (the schedule is still due).
- */
-async function serveUntilDone(db: Sql, scheduleId: number, limits: WaitlistLimits): Promise<number> {
-  let offers = 0;
-  for (let run = 0; run < RUNS; run++) {
-    if (run > 0) await new Promise((r) => setTimeout(r, 10 * 2 ** run));
-    const served = await waitlist.serveWaitlist(
-      db,
-      scheduleId,
-      limits.offerTtlSeconds,
-      limits.maxSeatsPerUser,
-    );
-    offers += served.offers;
-    if (!served.retry) break;
+    offers += await waitlist.serveWaitlist(db, scheduleId, limits.offerTtlSeconds, limits.maxSeatsPerUser);
   }
   return offers;
 }

@@ -3,7 +3,7 @@ import * as orders from '../db/orders';
 import * as waitlist from '../db/waitlist';
 import { AppError, notFound } from './errors';
 import { type Caller, cancelOrder, decodeCursor, encodeCursor } from './orders';
-import { offerFreedSeats, type WaitlistLimits } from './waitlist-offers';
+import type { WaitlistLimits } from './waitlist-offers';
 
 /**
  * The cancellation wait-list (API.md "Second chances"). Fans wait for seats of a schedule; seats
@@ -39,7 +39,7 @@ export async function joinWaitlist(
   if (wish.quantity > limits.maxSeatsPerOrder) {
     throw new AppError('SEAT_LIMIT_EXCEEDED', `At most ${limits.maxSeatsPerOrder} seats per order`);
   }
-  const joined = await inTx(db, async (tx) => {
+  return inTx(db, async (tx) => {
     // the wait-list lock first, as every offer takes it: the entry and the offers it may get
     // follow all that was offered before it
     await waitlist.lockWaitlist(tx, scheduleId);
@@ -57,18 +57,9 @@ export async function joinWaitlist(
       );
     }
     const id = await waitlist.insertEntry(tx, { userId, scheduleId, ...wish });
-    const served = await waitlist.serveWaitlist(
-      tx,
-      scheduleId,
-      limits.offerTtlSeconds,
-      limits.maxSeatsPerUser,
-    );
-    return { id, retry: served.retry };
+    await waitlist.serveWaitlist(tx, scheduleId, limits.offerTtlSeconds, limits.maxSeatsPerUser);
+    return (await waitlist.findEntry(tx, id))!;
   });
-  // a run that ended early (an entrant's own hold in flight) left the schedule due: again, now
-  // that the join committed (with an Idempotency-Key, the route does it after that commit)
-  if (joined.retry) await offerFreedSeats(db, scheduleId, limits);
-  return (await waitlist.findEntry(db, joined.id))!;
 }
 
 function refuseUnlessOpen(schedule: waitlist.WaitlistSchedule): void {

@@ -208,33 +208,36 @@ const REFUND_KEY = /\brefund-[A-Za-z0-9_-]+-\d+\b/;
 
 /**
  * The wait-list's invariants (API.md "Second chances"), on a quiet database after a sweep. Every
- * freed seat is on sale, offered to exactly one entry, or held or booked: an offer is an order (a
- * seat is in one live order at most, above), made for exactly one entry of its own fan and
- * schedule, and an entry shows `offered` only while its offer is unpaid and open. And no waiting
- * entry — of an on-sale schedule whose wait-list is on, of a fan under the seat limit — fits in a
- * run of adjacent seats on public sale (filters of section, seat type and price respected).
+ * freed seat is kept for the wait-list until its schedule is served (and the schedule due until
+ * then), and after that on public sale only if no waiting entry fits it, offered to exactly one
+ * entry, or held or booked: an offer is an order (a seat is in one live order at most, above), made
+ * for exactly one entry of its own fan and schedule, and an entry shows `offered` only while its
+ * offer is unpaid and open. No waiting entry — of an on-sale schedule whose wait-list is on, of a
+ * fan under the seat limit — fits in a run of adjacent seats on public sale (filters of section,
+ * seat type and price respected).
  */
 export async function waitlistViolations(
   db: Db,
   maxSeatsPerUser: number,
 ): Promise<Record<string, unknown[]>> {
-  const [offerWithoutEntry, entryOfAnotherOrder, offeredButOver, unservedWhileOnSale] = await Promise.all([
-    db`
+  const [offerWithoutEntry, entryOfAnotherOrder, offeredButOver, unservedWhileOnSale, keptWithoutDue] =
+    await Promise.all([
+      db`
       select o.id from orders o
       where o.offer and (select count(*) from waitlist_entries e where e.order_id = o.id) <> 1`,
-    db`
+      db`
       select e.id from waitlist_entries e join orders o on o.id = e.order_id
       where not o.offer or o.user_id is distinct from e.user_id or o.schedule_id <> e.schedule_id`,
-    db`
+      db`
       select e.id, o.status from waitlist_entries e join orders o on o.id = e.order_id
       where e.status = 'offered' and o.status not in ('created', 'awaiting_payment')`,
-    db`
+      db`
       with on_sale as (
         select ss.schedule_id, seat.section, seat.row_label, seat.seat_type, ss.price, seat.number,
                seat.number - row_number() over (
                  partition by ss.schedule_id, seat.section, seat.row_label order by seat.number) as grp
         from schedule_seats ss join seats seat on seat.id = ss.seat_id
-        where ss.status = 'available'
+        where ss.status = 'available' and not ss.for_waitlist
       )
       select e.id, e.quantity from waitlist_entries e
       join schedules s on s.id = e.schedule_id join concerts c on c.id = s.concert_id
@@ -251,7 +254,15 @@ export async function waitlistViolations(
             and (e.max_price is null or f.price <= e.max_price)
           group by f.section, f.row_label, f.grp
           having count(*) >= e.quantity)`,
-  ]);
-  const all = { offerWithoutEntry, entryOfAnotherOrder, offeredButOver, unservedWhileOnSale };
+      // a seat kept for the wait-list (freed while someone waited) is on nobody's sale until its
+      // schedule is served: that schedule is due at every instant, or the seat is lost to everyone;
+      // and once served (after the sweep) none is kept, but for a schedule that may sell again
+      db`
+      select ss.id from schedule_seats ss
+      join schedules s on s.id = ss.schedule_id join concerts c on c.id = s.concert_id
+      where ss.for_waitlist
+        and (schedule_on_sale(s, c) or not exists (select 1 from waitlist_due d where d.schedule_id = s.id))`,
+    ]);
+  const all = { offerWithoutEntry, entryOfAnotherOrder, offeredButOver, unservedWhileOnSale, keptWithoutDue };
   return Object.fromEntries(Object.entries(all).filter(([, rows]) => rows.length > 0));
 }

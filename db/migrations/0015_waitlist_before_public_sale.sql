@@ -39,43 +39,36 @@ return (ss.status = 'available' and not ss.for_waitlist)
   or (seat_hold_lapsed(ss) and not waitlist_has_waiting(ss.schedule_id));
 
 -- Offers the schedule's freed seats to its waiting entries, in entry order (0013 says how; above,
--- where the seats come from). `retry`: the run left seats kept for the wait-list (an entrant's own
--- hold was in flight, or a fan's hold had a kept seat locked) and the schedule due: run it again in
--- a moment; the sweeper does in any case.
+-- where the seats come from).
 --
--- Deadlocks: a run holds seat locks (the seats it took, then its offers) while it takes each
--- entrant's per-user hold lock, the reverse of a hold's order (hold lock, then seats). So it never
--- waits for one: it tries for a moment, and when the entrant's own hold still has it, the entry
--- keeps its turn — the seats the run took and did not offer are kept for the wait-list again, the
--- schedule stays due, and the run ends. The seats it takes are locked SKIP LOCKED: it waits for
--- nothing but the wait-list lock, which no one takes after seat or order locks.
-drop function serve_waitlist(bigint, int, int);
-create function serve_waitlist(
-  p_schedule_id bigint,
-  p_offer_ttl_seconds int,
-  p_max_seats_per_user int,
-  out offers int,
-  out retry boolean
-)
+-- Deadlocks. The seats a run takes are locked in id order, as every hold locks them, while the run
+-- holds nothing but the wait-list lock (which no one takes after seat or order locks); lapsed
+-- holds SKIP LOCKED, as the sweeper takes them. Then the run holds seat locks — those it took, its
+-- offers — while it takes each entrant's per-user hold lock: the reverse of a hold's order (hold
+-- lock, then seats). So it never waits for one (0013 did, and deadlocked with the entrant's own
+-- hold of a seat it had locked): it tries for a moment, and an entrant whose own hold keeps the
+-- lock all that time is passed over for this run — as one at the seat limit is — and keeps the
+-- place; the schedule stays due, so the next run (the sweeper's at the latest) comes back. (Ending the run there instead would let one fan, by holding without pause, keep every
+-- freed seat of the schedule from everyone.)
+create or replace function serve_waitlist(p_schedule_id bigint, p_offer_ttl_seconds int, p_max_seats_per_user int)
+returns int
 language plpgsql volatile
 as $$
 declare
   entry record;
   held json;
   offered_order bigint;
+  offers int := 0;
   -- (quantity, section, seat type, max price) no block fitted in this run: a later entry asking
   -- the same needs no second search (seats only leave the sale during a run)
   unfit text[] := '{}';
   wish text;
   on_sale boolean;
   never boolean;
-  -- the seats this run took (kept ones and lapsed holds): locked by it, free only to its offers
-  taken bigint[];
-  lapsed_order_ids bigint[];
+  lapsed record;
   entrant_locked boolean;
+  passed_over boolean := false;
 begin
-  offers := 0;
-  retry := false;
   perform pg_advisory_xact_lock(waitlist_lock_key(p_schedule_id));
   select schedule_on_sale(s, c) and coalesce(w.enabled, false),
          s.status = 'cancelled' or s.start_at <= now() or not coalesce(w.enabled, false)
@@ -88,95 +81,92 @@ begin
   if not on_sale and not never then
     -- a schedule that sells again (sales reopened, its concert active again): its kept seats wait
     -- for that, and it stays due
-    return;
+    return 0;
   end if;
   -- what was due before this point is served now: the seats those transactions freed are visible
-  -- to every statement below; a schedule noted after it stays due for the next run
+  -- to every statement below; seats kept after it have their schedule due for the next run
   delete from waitlist_due where schedule_id = p_schedule_id;
 
-  -- The kept seats, and (while the schedule sells) the lapsed holds the public may not take
-  -- either: expired as the sweeper would, and made ordinary free seats of this transaction. A
-  -- schedule that will never serve its wait-list (cancelled, started, the list switched off) only
-  -- puts its kept seats back on sale.
-  with locked as (
-    select ss.id, case when seat_hold_lapsed(ss) then ss.order_id end as lapsed_order_id
-    from schedule_seats ss
-    where ss.schedule_id = p_schedule_id and (ss.for_waitlist or (on_sale and seat_hold_lapsed(ss)))
-    order by ss.id
+  -- The kept seats become ordinary free seats of this transaction: the offers below see them
+  -- free, the public once it commits. A schedule that will never serve its wait-list (cancelled,
+  -- started, the list switched off) only puts them back on sale.
+  update schedule_seats ss set for_waitlist = false, version = ss.version + 1
+  where ss.id = any(array(
+    select k.id from schedule_seats k where k.schedule_id = p_schedule_id and k.for_waitlist
+    order by k.id for update));
+  if never then
+    return 0;
+  end if;
+  -- The lapsed holds, which the public may not take while someone waits: expired and freed as
+  -- the sweeper would, into this transaction.
+  select coalesce(array_agg(l.id), '{}') as ids, coalesce(array_agg(distinct l.order_id), '{}') as order_ids
+  into lapsed
+  from (
+    select ss.id, ss.order_id from schedule_seats ss
+    where ss.schedule_id = p_schedule_id and seat_hold_lapsed(ss)
     for update skip locked
-  )
-  select coalesce(array_agg(l.id), '{}'),
-         coalesce(array_agg(distinct l.lapsed_order_id) filter (where l.lapsed_order_id is not null), '{}')
-  into taken, lapsed_order_ids
-  from locked l;
-  if cardinality(lapsed_order_ids) > 0 then
-    perform expire_orders(lapsed_order_ids);
+  ) as l;
+  if cardinality(lapsed.ids) > 0 then
+    perform expire_orders(lapsed.order_ids);
+    update schedule_seats ss
+    set status = 'available', hold_expires_at = null, order_id = null, version = ss.version + 1
+    where ss.id = any(lapsed.ids);
   end if;
-  update schedule_seats ss
-  set status = 'available', for_waitlist = false, hold_expires_at = null, order_id = null, version = ss.version + 1
-  where ss.id = any(taken);
-  -- a kept seat a fan's hold had locked (it finds the seat not free and lets go): the next run's
-  retry := exists (select 1 from schedule_seats ss where ss.schedule_id = p_schedule_id and ss.for_waitlist);
 
-  if not never then
-    for entry in
-      select e.id, e.user_id, e.quantity, e.section, e.seat_type, e.max_price
-      from waitlist_entries e
-      where e.schedule_id = p_schedule_id and e.status = 'waiting'
-      order by e.id
-    loop
-      -- nothing on sale any more: the rest keep waiting (a sold-out show ends here at once)
-      exit when not exists (
-        select 1 from schedule_seats ss
-        where ss.schedule_id = p_schedule_id and ss.status = 'available' and not ss.for_waitlist
-      );
-      wish := concat_ws('|', entry.quantity, entry.section, entry.seat_type, entry.max_price);
-      continue when wish = any(unfit);
-      -- the fan may have left meanwhile: only a waiting entry is served, and it stays locked
-      perform 1 from waitlist_entries e where e.id = entry.id and e.status = 'waiting' for update;
-      continue when not found;
-
-      -- the entrant's hold lock, never waited for (see above): a hold of theirs ends in moments
+  for entry in
+    select e.id, e.user_id, e.quantity, e.section, e.seat_type, e.max_price
+    from waitlist_entries e
+    where e.schedule_id = p_schedule_id and e.status = 'waiting'
+    order by e.id
+  loop
+    -- nothing on sale any more: the rest keep waiting (a sold-out show ends here at once)
+    exit when not exists (
+      select 1 from schedule_seats ss
+      where ss.schedule_id = p_schedule_id and ss.status = 'available' and not ss.for_waitlist
+    );
+    wish := concat_ws('|', entry.quantity, entry.section, entry.seat_type, entry.max_price);
+    continue when wish = any(unfit);
+    -- the fan may have left meanwhile: only a waiting entry is served, and it stays locked
+    perform 1 from waitlist_entries e where e.id = entry.id and e.status = 'waiting' for update;
+    continue when not found;
+    -- the entrant's hold lock, never waited for (above): a hold of theirs ends in moments
+    entrant_locked := pg_try_advisory_xact_lock(hold_lock_key(entry.user_id, p_schedule_id));
+    for attempt in 1 .. 10 loop
+      exit when entrant_locked;
+      perform pg_sleep(0.002);
       entrant_locked := pg_try_advisory_xact_lock(hold_lock_key(entry.user_id, p_schedule_id));
-      for attempt in 1 .. 10 loop
-        exit when entrant_locked;
-        perform pg_sleep(0.002);
-        entrant_locked := pg_try_advisory_xact_lock(hold_lock_key(entry.user_id, p_schedule_id));
-      end loop;
-      if not entrant_locked then
-        -- the entry keeps its turn: what this run took and did not offer is kept for it again
-        update schedule_seats ss set for_waitlist = true, version = ss.version + 1
-        where ss.id = any(taken) and ss.status = 'available';
-        retry := true;
-        exit;
-      end if;
-
-      held := hold_best_available(entry.user_id, p_schedule_id, entry.quantity, entry.section, entry.seat_type,
-                                  entry.max_price, p_offer_ttl_seconds, p_max_seats_per_user);
-      offered_order := (held->'order'->>'id')::bigint;
-      if offered_order is null then
-        -- at the seat limit: this fan's own affair; otherwise no block fits this wish
-        if coalesce((held->>'owned')::int, 0) + entry.quantity <= p_max_seats_per_user then
-          unfit := unfit || wish;
-        end if;
-        continue;
-      end if;
-
-      update orders set offer = true where id = offered_order;
-      update waitlist_entries set status = 'offered', order_id = offered_order, updated_at = now()
-      where id = entry.id;
-      insert into outbox (detail_type, detail)
-      select 'waitlist.offered',
-             jsonb_build_object('entryId', entry.id, 'scheduleId', p_schedule_id, 'userId', entry.user_id,
-                                'orderId', o.id, 'totalAmount', o.total_amount::text,
-                                'holdExpiresAt', o.hold_expires_at)
-      from orders o where o.id = offered_order;
-      offers := offers + 1;
     end loop;
-  end if;
+    if not entrant_locked then
+      -- the schedule stays due: the next run (the sweeper's at the latest) comes back to them
+      passed_over := true;
+      continue;
+    end if;
 
-  if retry then
+    held := hold_best_available(entry.user_id, p_schedule_id, entry.quantity, entry.section, entry.seat_type,
+                                entry.max_price, p_offer_ttl_seconds, p_max_seats_per_user);
+    offered_order := (held->'order'->>'id')::bigint;
+    if offered_order is null then
+      -- at the seat limit: this fan's own affair; otherwise no block fits this wish
+      if coalesce((held->>'owned')::int, 0) + entry.quantity <= p_max_seats_per_user then
+        unfit := unfit || wish;
+      end if;
+      continue;
+    end if;
+
+    update orders set offer = true where id = offered_order;
+    update waitlist_entries set status = 'offered', order_id = offered_order, updated_at = now()
+    where id = entry.id;
+    insert into outbox (detail_type, detail)
+    select 'waitlist.offered',
+           jsonb_build_object('entryId', entry.id, 'scheduleId', p_schedule_id, 'userId', entry.user_id,
+                              'orderId', o.id, 'totalAmount', o.total_amount::text,
+                              'holdExpiresAt', o.hold_expires_at)
+    from orders o where o.id = offered_order;
+    offers := offers + 1;
+  end loop;
+  if passed_over then
     insert into waitlist_due (schedule_id) values (p_schedule_id);
   end if;
+  return offers;
 end
 $$;

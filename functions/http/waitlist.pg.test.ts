@@ -421,7 +421,7 @@ describe('freed seats before public sale', () => {
     expect(picked.status).toBe(201);
   });
 
-  it("an entrant's own hold in flight while the wait-list serves: no deadlock, every entry served in order", async () => {
+  it("an entrant's own hold in flight while the wait-list serves: no deadlock; the entrant keeps the place", async () => {
     const { show, buyers } = await soldOutShow(1, 4);
     const first = await newFan();
     const second = await newFan();
@@ -444,7 +444,7 @@ describe('freed seats before public sale', () => {
 
     expect((await cancelled).status).toBe(200);
     expect((await holds).order).toBeNull();
-    // the retry after the hold ended, or the sweeper, serves the second entry
+    // passed over while their own hold had their lock, the second entrant is served next time
     await sweep(api.sql);
     expect((await entry(first, a.id)).status).toBe('offered');
     expect((await entry(second, b.id)).status).toBe('offered');

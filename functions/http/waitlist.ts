@@ -5,14 +5,8 @@ import { offerFreedSeats } from '../../domain/waitlist-offers';
 import { routes } from '../routes';
 import { httpHandler } from './middleware';
 
-export const joinWaitlist = httpHandler(
-  routes.joinWaitlist,
-  async ({ db, caller, params, body, afterCommit }) => {
-    const entry = await waitlist.joinWaitlist(db, caller.id, params.scheduleId, body, waitlistLimits());
-    // a serving the join could not finish is finished after the commit (the schedule stays due)
-    afterCommit(() => offerFreedSeats(getSql(), entry.scheduleId, waitlistLimits()));
-    return entry;
-  },
+export const joinWaitlist = httpHandler(routes.joinWaitlist, ({ db, caller, params, body }) =>
+  waitlist.joinWaitlist(db, caller.id, params.scheduleId, body, waitlistLimits()),
 );
 
 export const listMyWaitlist = httpHandler(routes.listMyWaitlist, ({ db, caller, query }) =>
