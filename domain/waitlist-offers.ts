@@ -1,4 +1,5 @@
 import type { Db, Sql } from '../db/client';
+import { isTransient } from '../db/errors';
 import * as waitlist from '../db/waitlist';
 import type { BookingLimits } from './orders';
 
@@ -24,7 +25,7 @@ export interface WaitlistLimits extends Pick<BookingLimits, 'maxSeatsPerOrder' |
  */
 export async function offerFreedSeats(db: Db, scheduleId: number, limits: WaitlistLimits): Promise<number> {
   if (!isPool(db) || !(await waitlist.isDue(db, scheduleId))) return 0;
-  return waitlist.serveWaitlist(db, scheduleId, limits.offerTtlSeconds, limits.maxSeatsPerUser);
+  return serveOrLeaveDue(db, scheduleId, limits);
 }
 
 /** The sweeper's part: every schedule still due (a crash, a transaction that could not serve). */
@@ -32,9 +33,24 @@ export async function offerAllFreedSeats(db: Db, limits: WaitlistLimits): Promis
   if (!isPool(db)) return 0;
   let offers = 0;
   for (const scheduleId of await waitlist.dueSchedules(db, 1000)) {
-    offers += await waitlist.serveWaitlist(db, scheduleId, limits.offerTtlSeconds, limits.maxSeatsPerUser);
+    offers += await serveOrLeaveDue(db, scheduleId, limits);
   }
   return offers;
+}
+
+/**
+ * Serves the schedule. A serving the database gave up on (the wait-list lock or a statement
+ * timed out while a long serving ran) rolled back and left the schedule due: the next run serves
+ * it, and the request whose commit freed the seats has succeeded all the same — never a 5xx for a
+ * cancel that was made.
+ */
+async function serveOrLeaveDue(db: Sql, scheduleId: number, limits: WaitlistLimits): Promise<number> {
+  try {
+    return await waitlist.serveWaitlist(db, scheduleId, limits.offerTtlSeconds, limits.maxSeatsPerUser);
+  } catch (error) {
+    if (isTransient(error)) return 0;
+    throw error;
+  }
 }
 
 /** A pool, not a transaction: postgres.js gives only the pool `begin`. */

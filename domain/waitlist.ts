@@ -1,9 +1,11 @@
 import { type Db, inTx, type Tx } from '../db/client';
 import * as orders from '../db/orders';
+import * as seats from '../db/seats';
 import * as waitlist from '../db/waitlist';
+import { waitlistLimits } from './config';
 import { AppError, notFound } from './errors';
 import { type Caller, cancelOrder, decodeCursor, encodeCursor } from './orders';
-import type { WaitlistLimits } from './waitlist-offers';
+import { offerFreedSeats, type WaitlistLimits } from './waitlist-offers';
 
 /**
  * The cancellation wait-list (API.md "Second chances"). Fans wait for seats of a schedule; seats
@@ -92,15 +94,27 @@ export async function leaveWaitlist(db: Db, caller: Caller, id: number): Promise
     return leaveWaitlist(db, caller, id);
   }
   if (entry.status === 'offered') {
-    await cancelOrder(db, caller, entry.orderId!).catch((error) => {
-      // the offer lapsed already: it passes on by itself
+    await cancelOrder(db, caller, entry.orderId!).catch(async (error) => {
       if (!(error instanceof AppError && error.code === 'NOTHING_CANCELLABLE')) throw error;
+      // its deadline passed and no sweep has run yet: it lapses now, as the sweeper would have it
+      await lapseOffer(db, entry.orderId!, entry.scheduleId);
     });
   }
   if (entry.status === 'accepted') {
     throw new AppError('CONFLICT', `The offer was paid: cancel order ${entry.orderId} instead`);
   }
   return strip((await waitlist.findEntry(db, id))!);
+}
+
+/** Expires a lapsed offer and frees its seats (for the next entry first), as the sweeper would. */
+async function lapseOffer(db: Db, orderId: number, scheduleId: number): Promise<void> {
+  await inTx(db, async (tx) => {
+    const locked = await seats.lockSeatsOfOrder(tx, orderId);
+    if ((await orders.expireOrders(tx, [orderId])).length === 0) return;
+    const ours = locked.filter((s) => s.orderId === orderId).map((s) => s.id);
+    await seats.releaseSeats(tx, orderId, ours);
+  });
+  await offerFreedSeats(db, scheduleId, waitlistLimits());
 }
 
 const strip = ({ userId: _, ...entry }: waitlist.WaitlistEntryView & { userId?: number }) => entry;

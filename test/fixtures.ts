@@ -260,7 +260,7 @@ export async function waitlistViolations(
       db`
       select ss.id from schedule_seats ss
       join schedules s on s.id = ss.schedule_id join concerts c on c.id = s.concert_id
-      where ss.for_waitlist
+      where ss.for_waitlist and ss.status = 'available'
         and (schedule_on_sale(s, c) or not exists (select 1 from waitlist_due d where d.schedule_id = s.id))`,
     ]);
   const all = { offerWithoutEntry, entryOfAnotherOrder, offeredButOver, unservedWhileOnSale, keptWithoutDue };

@@ -15,28 +15,46 @@
 --   public sale when it commits.
 -- With no one waiting, nothing changes: freed seats are on sale at once, lapsed seats free at once.
 
--- Freed while the schedule's wait-list had someone waiting: offered to it before anyone may buy it.
+-- The seat goes to the wait-list before the public. On an available seat: it was freed while
+-- someone waited, and is kept until the wait-list is served. On a held seat: someone waited when it
+-- was held, or joined since — when the hold lapses, the wait-list has it first. On no other seat.
 alter table schedule_seats add column for_waitlist boolean not null default false;
-alter table schedule_seats add constraint schedule_seats_for_waitlist_available
-  check (not for_waitlist or status = 'available');
+alter table schedule_seats add constraint schedule_seats_for_waitlist_status
+  check (not for_waitlist or status in ('available', 'held', 'pending_payment'));
 -- the kept seats of a schedule: a handful at a time, between a freeing commit and its serving
-create index schedule_seats_for_waitlist on schedule_seats (schedule_id) where for_waitlist;
+create index schedule_seats_kept on schedule_seats (schedule_id) where for_waitlist and status = 'available';
 
 -- The schedule's wait-list is on and someone waits in it: freed seats are the wait-list's first.
--- Not inlinable (a subquery): seat_is_free asks it only of a lapsed seat.
+-- Asked once per seat that is held or freed, never by a read: a subquery keeps a SQL function
+-- from being inlined, and a call per row of a seat map would cost a rush dearly.
 create function waitlist_has_waiting(p_schedule_id bigint) returns boolean
 language sql stable parallel safe
 return exists (select 1 from waitlists w where w.schedule_id = p_schedule_id and w.enabled)
   and exists (select 1 from waitlist_entries e where e.schedule_id = p_schedule_id and e.status = 'waiting');
 
--- A seat a fan may take now: available and not kept for the wait-list, or held by a lapsed hold
--- while no one waits for the schedule's freed seats. The one rule for every "may a fan buy this
--- seat": hold_seats, hold_best_available, the availability counts, the seat-status bitset, the seat
--- maps, the single-seat rule and a late payment's seats all call it (0005 says why it stays inlinable).
+-- A seat a fan may take now: available, or held by a lapsed hold, and not the wait-list's first.
+-- The one rule for every "may a fan buy this seat": hold_seats, hold_best_available, the
+-- availability counts, the seat-status bitset, the seat maps, the single-seat rule and a late
+-- payment's seats all call it. Still one inlinable expression of the row (0005).
 create or replace function seat_is_free(ss schedule_seats) returns boolean
 language sql stable parallel safe
-return (ss.status = 'available' and not ss.for_waitlist)
-  or (seat_hold_lapsed(ss) and not waitlist_has_waiting(ss.schedule_id));
+return (ss.status = 'available' or seat_hold_lapsed(ss)) and not ss.for_waitlist;
+
+-- A seat taken from sale is marked when someone waits (its lapse goes to them first); a booked or
+-- cancelled seat never is. Whatever takes seats (a hold, an offer, a payment) leaves it to this
+-- trigger: a seat's change of status costs one look at its schedule's wait-list.
+create function mark_taken_seat() returns trigger
+language plpgsql
+as $$
+begin
+  new.for_waitlist := new.status in ('held', 'pending_payment')
+    and (old.for_waitlist or waitlist_has_waiting(new.schedule_id));
+  return new;
+end
+$$;
+create trigger schedule_seats_mark_taken before update of status on schedule_seats
+  for each row when (old.status is distinct from new.status and new.status <> 'available')
+  execute function mark_taken_seat();
 
 -- Offers the schedule's freed seats to its waiting entries, in entry order (0013 says how; above,
 -- where the seats come from).
@@ -68,6 +86,7 @@ declare
   lapsed record;
   entrant_locked boolean;
   passed_over boolean := false;
+  waiting boolean;
 begin
   perform pg_advisory_xact_lock(waitlist_lock_key(p_schedule_id));
   select schedule_on_sale(s, c) and coalesce(w.enabled, false),
@@ -92,9 +111,18 @@ begin
   -- started, the list switched off) only puts them back on sale.
   update schedule_seats ss set for_waitlist = false, version = ss.version + 1
   where ss.id = any(array(
-    select k.id from schedule_seats k where k.schedule_id = p_schedule_id and k.for_waitlist
+    select k.id from schedule_seats k where k.schedule_id = p_schedule_id and k.for_waitlist and k.status = 'available'
     order by k.id for update));
-  if never then
+  -- Held seats go to the wait-list when they lapse while someone waits (marked as they are held,
+  -- by mark_taken_seat); those held before the first entry joined are marked here, and none is
+  -- marked once nobody waits: a lapsed hold is then free at once, as without a wait-list.
+  waiting := not never and waitlist_has_waiting(p_schedule_id);
+  update schedule_seats ss set for_waitlist = waiting
+  where ss.id = any(array(
+    select h.id from schedule_seats h
+    where h.schedule_id = p_schedule_id and h.status in ('held', 'pending_payment') and h.for_waitlist <> waiting
+    order by h.id for update));
+  if not waiting then
     return 0;
   end if;
   -- The lapsed holds, which the public may not take while someone waits: expired and freed as
@@ -109,7 +137,7 @@ begin
   if cardinality(lapsed.ids) > 0 then
     perform expire_orders(lapsed.order_ids);
     update schedule_seats ss
-    set status = 'available', hold_expires_at = null, order_id = null, version = ss.version + 1
+    set status = 'available', for_waitlist = false, hold_expires_at = null, order_id = null, version = ss.version + 1
     where ss.id = any(lapsed.ids);
   end if;
 
@@ -166,6 +194,13 @@ begin
   end loop;
   if passed_over then
     insert into waitlist_due (schedule_id) values (p_schedule_id);
+  elsif not waitlist_has_waiting(p_schedule_id) then
+    -- everyone was served: held seats lapse to the public again (marked anew by the next join)
+    update schedule_seats ss set for_waitlist = false
+    where ss.id = any(array(
+      select h.id from schedule_seats h
+      where h.schedule_id = p_schedule_id and h.status in ('held', 'pending_payment') and h.for_waitlist
+      order by h.id for update));
   end if;
   return offers;
 end

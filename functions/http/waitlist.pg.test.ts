@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSql } from '../../db/client';
+import { cancelOrder } from '../../domain/orders';
 import { sweep } from '../../domain/sweeper';
 import { createTestApi, type TestApi } from '../../test/api';
 import { createShow, invariantViolations, type Show } from '../../test/fixtures';
@@ -447,6 +449,93 @@ describe('freed seats before public sale', () => {
     // passed over while their own hold had their lock, the second entrant is served next time
     await sweep(api.sql);
     expect((await entry(first, a.id)).status).toBe('offered');
+    expect((await entry(second, b.id)).status).toBe('offered');
+  });
+});
+
+describe('attacks', () => {
+  it('an offer made after a committed cancel never turns the cancel into an error: the sweeper serves it', async () => {
+    const { show, buyers } = await soldOutShow(1, 2);
+    const waiter = await newFan();
+    const waiting = (await join(waiter, show, { quantity: 1 })).body;
+    const [{ userId }] = await api.sql<[{ userId: number }]>`
+      select user_id as "userId" from orders where id = ${buyers[0]!.orderId}`;
+    // connections with the deployed database's lock limit (0002; a test database is a copy
+    // without its settings), shortened
+    await api.sql.unsafe(`alter database "${api.db.name}" set lock_timeout = '300ms'`);
+    const limited = createSql({ url: api.db.url, max: 2 });
+
+    // the wait-list is busy longer than a request may wait for a lock
+    const release = await holdUpServing(show.scheduleId);
+    const cancelled = await cancelOrder(limited, { id: userId, isAdmin: false }, buyers[0]!.orderId, [
+      buyers[0]!.itemIds[0]!,
+    ]).then(
+      (order) => order.status,
+      (error: Error) => error.message,
+    );
+    await release();
+    await limited.end();
+    await api.sql.unsafe(`alter database "${api.db.name}" reset lock_timeout`);
+
+    expect(cancelled).toBe('created');
+    expect((await holdSeats(await newFan(), show, [show.rows.R001![0]!])).body.code).toBe('SEAT_UNAVAILABLE');
+    await sweep(api.sql);
+    expect((await entry(waiter, waiting.id)).status).toBe('offered');
+  });
+
+  it('switching the wait-list off puts its kept seats on sale; open offers stay payable', async () => {
+    const { show, buyers } = await soldOutShow(1, 4);
+    const offeredFan = await newFan();
+    const waiter = await newFan();
+    const o = (await join(offeredFan, show, { quantity: 1 })).body;
+    const w = (await join(waiter, show, { quantity: 1 })).body;
+    await cancel(buyers[0]!.token, buyers[0]!.orderId, [buyers[0]!.itemIds[0]!]);
+    expect((await entry(offeredFan, o.id)).status).toBe('offered');
+
+    // a seat comes free while the serving is held up, and the admin switches the list off
+    const release = await holdUpServing(show.scheduleId);
+    const cancelled = cancel(buyers[0]!.token, buyers[0]!.orderId, [buyers[0]!.itemIds[3]!]);
+    await untilFreed(show.scheduleId, show.rows.R001![3]!);
+    const off = api.request('PATCH', `/admin/schedules/${show.scheduleId}`, {
+      token: admin,
+      body: { waitlist: { enabled: false } },
+    });
+    while (
+      (await api.sql`select 1 from waitlists where schedule_id = ${show.scheduleId} and enabled`).length
+    ) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await release();
+    expect((await cancelled).status).toBe(200);
+    expect((await off).status).toBe(200);
+
+    expect(await available(show)).toBe(1);
+    expect((await entry(waiter, w.id)).status).toBe('waiting');
+    const offer = await entry(offeredFan, o.id);
+    expect(offer.status).toBe('offered');
+    const pay = await api.request('POST', `/orders/${offer.orderId}/payments`, {
+      token: offeredFan,
+      body: { provider: 'card' },
+    });
+    expect(pay.status).toBe(201);
+    expect(await invariantViolations(api.sql)).toEqual({});
+  });
+
+  it('leaving an entry whose offer lapsed unswept says it lapsed, and the seats pass on', async () => {
+    const { show, buyers } = await soldOutShow(1, 2);
+    const first = await newFan();
+    const second = await newFan();
+    const a = (await join(first, show, { quantity: 1 })).body;
+    const b = (await join(second, show, { quantity: 1 })).body;
+    await cancel(buyers[0]!.token, buyers[0]!.orderId, [buyers[0]!.itemIds[0]!]);
+    const offer = await entry(first, a.id);
+    expect(offer.status).toBe('offered');
+    await lapse(offer.orderId);
+
+    const left = await api.request('DELETE', `/waitlist/${a.id}`, { token: first });
+
+    expect(left.status).toBe(200);
+    expect(left.body.status).toBe('lapsed');
     expect((await entry(second, b.id)).status).toBe('offered');
   });
 });
