@@ -16,8 +16,9 @@ export interface SweepResult {
 /**
  * Expires lapsed holds and lapsed pending payments in batches. Safe to run twice at once or while
  * fans act: each batch claims its seats with SKIP LOCKED. Booking never waits for it — a lapsed
- * seat is free to the next fan at once — but the wait-list does: the seats it releases, and any
- * a crash kept from being offered, are offered to the wait-lists here (domain/waitlist-offers.ts).
+ * seat is free to the next fan at once, unless someone waits in the schedule's wait-list, which
+ * has it first — and the seats it releases, and any a crash kept from being offered, are offered
+ * to the wait-lists here (domain/waitlist-offers.ts).
  */
 export async function sweep(
   db: Db,

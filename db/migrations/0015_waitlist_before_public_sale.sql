@@ -1,19 +1,23 @@
 -- Freed seats reach the wait-list before the public, with no window (API.md "Second chances").
+-- This replaces 0013's account of how freed seats reach the wait-list.
 --
 -- 0013 put freed seats back on sale and offered them right after the freeing commit: for the
 -- moment in between they were on public sale, and a lapsed hold's seat was free to any fan's hold
 -- the instant it lapsed, up to a sweeper interval before the wait-list saw it. Now, while a
--- schedule's wait-list is on and someone waits in it (`waitlist_has_waiting`):
--- * the statement that frees seats keeps them for the wait-list (`for_waitlist`), in the
---   transaction that notes the schedule due: a fan's hold does not count them free
---   (`seat_is_free`), and a crash before the serving leaves them kept and the schedule due;
--- * a lapsed hold's seat is not free to a fan's hold (the `exists` is asked of lapsed seats
---   only: an available seat, the rush's case, costs nothing more);
--- * `serve_waitlist` takes both kinds — kept seats and lapsed holds, which it expires as the
---   sweeper would — into its own transaction as ordinary free seats, makes the offers from them
---   (hold_best_available sees them free, as no one else can yet), and what no entry fits goes on
---   public sale when it commits.
--- With no one waiting, nothing changes: freed seats are on sale at once, lapsed seats free at once.
+-- schedule's wait-list is on and someone waits in it (`waitlist_has_waiting`), seats carry a mark,
+-- `for_waitlist`, that `seat_is_free` — the one rule of what a fan may take — reads:
+-- * the statement that frees seats marks them (kept for the wait-list) in the transaction that
+--   notes the schedule due: no fan's hold counts them free, and a crash before the serving leaves
+--   them kept and the schedule due, for the sweeper;
+-- * a seat taken from sale is marked too (mark_taken_seat), so its hold, when it lapses, is not
+--   free to a fan's hold either; `serve_waitlist` marks the seats held before the first entry
+--   joined, and unmarks them once nobody waits;
+-- * `serve_waitlist` takes kept seats and lapsed holds (expired as the sweeper would) into its
+--   own transaction as ordinary free seats, makes the offers from them (hold_best_available sees
+--   them free, as no one else can yet), and what no entry fits goes on public sale when it commits.
+-- With nobody waiting, nothing changes: freed seats are on sale at once, lapsed seats free at once.
+-- The mark is a column of the row, not a look at the wait-list: `seat_is_free` stays one inlined
+-- expression, and a seat map or a pick's scan pays nothing for it.
 
 -- The seat goes to the wait-list before the public. On an available seat: it was freed while
 -- someone waited, and is kept until the wait-list is served. On a held seat: someone waited when it
