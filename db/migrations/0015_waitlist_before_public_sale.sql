@@ -111,21 +111,23 @@ begin
   delete from waitlist_due where schedule_id = p_schedule_id;
 
   -- The kept seats become ordinary free seats of this transaction: the offers below see them
-  -- free, the public once it commits. A schedule that will never serve its wait-list (cancelled,
-  -- started, the list switched off) only puts them back on sale.
-  update schedule_seats ss set for_waitlist = false, version = ss.version + 1
-  where ss.id = any(array(
-    select k.id from schedule_seats k where k.schedule_id = p_schedule_id and k.for_waitlist and k.status = 'available'
-    order by k.id for update));
-  -- Held seats go to the wait-list when they lapse while someone waits (marked as they are held,
-  -- by mark_taken_seat); those held before the first entry joined are marked here, and none is
-  -- marked once nobody waits: a lapsed hold is then free at once, as without a wait-list.
+  -- free, the public once it commits. Held seats go to the wait-list when they lapse while
+  -- someone waits (marked as they are held, by mark_taken_seat): those held before the first
+  -- entry joined are marked here, and none stays marked once nobody waits — a lapsed hold is then
+  -- free at once, as without a wait-list. A schedule that will never serve its wait-list
+  -- (cancelled, started, the list switched off) only puts its seats back on sale. One pass, its
+  -- seats locked in id order as every hold and payment locks them (an order's seats include the
+  -- kept seats of its cancelled items).
   waiting := not never and waitlist_has_waiting(p_schedule_id);
-  update schedule_seats ss set for_waitlist = waiting
+  update schedule_seats ss
+  set for_waitlist = ss.status <> 'available' and waiting,
+      version = ss.version + case when ss.status = 'available' then 1 else 0 end
   where ss.id = any(array(
-    select h.id from schedule_seats h
-    where h.schedule_id = p_schedule_id and h.status in ('held', 'pending_payment') and h.for_waitlist <> waiting
-    order by h.id for update));
+    select k.id from schedule_seats k
+    where k.schedule_id = p_schedule_id
+      and ((k.status = 'available' and k.for_waitlist)
+           or (k.status in ('held', 'pending_payment') and k.for_waitlist <> waiting))
+    order by k.id for update));
   if not waiting then
     return 0;
   end if;
@@ -199,12 +201,14 @@ begin
   if passed_over then
     insert into waitlist_due (schedule_id) values (p_schedule_id);
   elsif not waitlist_has_waiting(p_schedule_id) then
-    -- everyone was served: held seats lapse to the public again (marked anew by the next join)
+    -- everyone was served: held seats lapse to the public again (marked anew by the next join).
+    -- SKIP LOCKED: this run holds its offers' seats now, and waits for no seat; one left marked
+    -- goes through the next serving (the sweeper's at the latest) on its way to sale
     update schedule_seats ss set for_waitlist = false
     where ss.id = any(array(
       select h.id from schedule_seats h
       where h.schedule_id = p_schedule_id and h.status in ('held', 'pending_payment') and h.for_waitlist
-      order by h.id for update));
+      order by h.id for update skip locked));
   end if;
   return offers;
 end
