@@ -87,6 +87,39 @@ export async function doubleBookings(sql: Sql, scheduleId: number): Promise<numb
   return row!.n;
 }
 
+/**
+ * Free seats nobody buying 2 can use, after a run in which every pick takes 2 seats:
+ * - `strandedSingles`: both neighbours in the row taken;
+ * - `isolatedSeats`: no free neighbour at all, row ends included;
+ * - `strandedSeats`: the isolated seats a pick created. Pairs fill a row of an even number of
+ *   seats completely, and necessarily leave one seat of an odd row: so every isolated seat of an
+ *   even row counts, and all but one of an odd row.
+ */
+export async function singleSeats(sql: Sql, scheduleId: number) {
+  const [row] = await sql<{ stranded: number; isolated: number; created: number }[]>`
+    with state as (
+      select seat.section, seat.row_label, seat.number, seat_is_free(ss) as free,
+             count(*) over (partition by seat.section, seat.row_label) as row_seats
+      from schedule_seats ss join seats seat on seat.id = ss.seat_id where ss.schedule_id = ${scheduleId}
+    ), singles as (
+      select s.section, s.row_label, s.row_seats,
+             l.free = false and r.free = false as between_taken,
+             coalesce(l.free, false) = false and coalesce(r.free, false) = false as isolated
+      from state s
+      left join state l on l.section = s.section and l.row_label = s.row_label and l.number = s.number - 1
+      left join state r on r.section = s.section and r.row_label = s.row_label and r.number = s.number + 1
+      where s.free
+    ), per_row as (
+      select count(*) filter (where between_taken) as stranded, count(*) filter (where isolated) as isolated,
+             max(row_seats) % 2 as forced
+      from singles group by section, row_label
+    )
+    select coalesce(sum(stranded), 0)::int as stranded, coalesce(sum(isolated), 0)::int as isolated,
+           coalesce(sum(greatest(isolated - forced, 0)), 0)::int as created
+    from per_row`;
+  return { strandedSingles: row!.stranded, isolatedSeats: row!.isolated, strandedSeats: row!.created };
+}
+
 // ---- local server --------------------------------------------------------------------------
 
 /** `npm start`'s server in a child process, its pool as large as the API benchmark's connections. */

@@ -11,10 +11,15 @@
 -- when every usable row is claimed it sleeps a moment and looks again (claims last one short
 -- transaction).
 
--- Blocks of `p_quantity` adjacent free seats in one row of a schedule, best first: blocks that
--- leave no single free seat beside them before those that do, then by the seats' rank. Free runs
--- are found with gaps-and-islands (consecutive numbers share `number - row_number()`). Seats are
--- numbered 1..n without gaps in each row.
+-- Blocks of `p_quantity` adjacent free seats in one row of a schedule, best first:
+-- 1. blocks that leave no single free seat beside them (`strands`) before those that do;
+-- 2. then blocks that leave the run's remaining seats as fillable by blocks of the same size as
+--    before: a pair from the centre of 100 free seats would leave 49 on each side, and sooner or
+--    later one seat on each side that no pair can use; the pair beside it leaves 48 and 50. A
+--    block at either end of its run always qualifies, so this never sends a pick to a worse row;
+-- 3. then by the seats' rank (rows nearer the stage, seats nearer the centre).
+-- Free runs are found with gaps-and-islands (consecutive numbers share `number - row_number()`).
+-- Seats are numbered 1..n without gaps in each row.
 create function row_free_blocks(
   p_schedule_id bigint,
   p_venue_id bigint,
@@ -42,14 +47,17 @@ begin
     from free f group by f.grp
     having count(*) >= p_quantity
   ), blocks as (
-    select start, (start - r.lo = 1 or r.hi - (start + p_quantity - 1) = 1) as strands
+    select start, start - r.lo as left_free, r.hi - (start + p_quantity - 1) as right_free,
+           (r.hi - r.lo + 1) % p_quantity as unfillable
     from runs r cross join lateral generate_series(r.lo, r.hi - p_quantity + 1) as start
   )
-  select array_agg(f.seat_id order by f.number), b.strands
+  select array_agg(f.seat_id order by f.number), b.left_free = 1 or b.right_free = 1
   from blocks b
   join free f on f.number between b.start and b.start + p_quantity - 1
-  group by b.start, b.strands
-  order by b.strands, sum(f.rank), b.start;
+  group by b.start, b.left_free, b.right_free, b.unfillable
+  order by b.left_free = 1 or b.right_free = 1,
+           b.left_free % p_quantity + b.right_free % p_quantity > b.unfillable,
+           sum(f.rank), b.start;
 end
 $$;
 
