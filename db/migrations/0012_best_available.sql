@@ -7,9 +7,9 @@
 -- skipped for the next best. One pick per row at a time is what keeps two picks, each deciding
 -- from its own snapshot, from stranding a single seat between their blocks. Seats are locked with
 -- SKIP LOCKED: a seat an explicit hold has in flight sends the pick to another block instead of
--- making it wait. Only when every row with a usable block is claimed does a pick queue, for one
--- of the best few rows and for at most 200 ms, then looks again: it never meets the 5 s lock
--- timeout that used to answer 503.
+-- making it wait. Only when every row with free seats is claimed does a pick queue, for one of
+-- them and for at most 1.5 s, then looks again: it never meets the 5 s lock timeout that used to
+-- answer 503.
 
 -- The rows of each venue, best first, derived from its seats (kept by the triggers below): a
 -- pick walks the rows of a venue here instead of grouping every free seat of the schedule by row
@@ -89,7 +89,7 @@ create function row_free_blocks(
   p_quantity int,
   p_seat_type text,
   p_max_price numeric
-) returns table (seat_ids bigint[], strands boolean)
+) returns table (seat_ids bigint[], start int, strands boolean)
 language plpgsql stable
 as $$
 begin
@@ -111,7 +111,7 @@ begin
     window run as (partition by f.grp),
            block as (partition by f.grp order by f.number rows between current row and p_quantity - 1 following)
   )
-  select b.seat_ids, b.start - b.lo = 1 or b.hi - (b.start + p_quantity - 1) = 1
+  select b.seat_ids, b.start, b.start - b.lo = 1 or b.hi - (b.start + p_quantity - 1) = 1
   from blocks b
   where b.seats = p_quantity
   order by b.start - b.lo = 1 or b.hi - (b.start + p_quantity - 1) = 1,
@@ -122,37 +122,61 @@ end
 $$;
 
 -- Holds one block of a best-available pick, with hold_seats' answer: the order, or a refusal no
--- other block would change (not on sale, the per-user limit). Null when a seat of the block is
--- gone or has an explicit hold in flight: the seats are locked with SKIP LOCKED, so the pick never
--- waits on them (hold_seats then finds them already locked). A seat locked here for a block that
--- turns out incomplete stays locked until the pick ends (a subtransaction to release it would cost
--- every pick, and make PostgreSQL record the later update of the seats it keeps as a multixact):
--- the pick waits on no seat after this point, so holding it cannot deadlock, and it delays a rival
--- hold of that seat by one short transaction at most.
+-- other block would change (not on sale, the per-user limit); `{"inFlight": true}` when a seat
+-- of the block is taken or in flight; null when `p_strands_ok` is false and taking the block
+-- would leave a single free seat beside it.
+--
+-- Several picks work in one row at once, each deciding from its own snapshot, so the block's
+-- seats are locked together with the two seats on each side of it, with SKIP LOCKED: a seat
+-- another pick (or an explicit hold) has in flight is neither waited for nor trusted. What the
+-- pick locked is free and stays so until it ends; what it could not lock counts as taken. So
+-- whether the block strands a seat is decided on seats no concurrent pick can change, and two
+-- picks cannot strand a seat between their blocks: the one that comes second cannot lock the
+-- seats beside the first one's block. Seats locked for a block that is not taken stay locked
+-- until the pick ends (a subtransaction to release them would cost every pick, and make
+-- PostgreSQL record the later update of the seats it keeps as a multixact): the pick waits on no
+-- seat after this point, so they cannot deadlock, and a rival hold of them waits one short
+-- transaction at most.
 create function hold_locked_block(
   p_user_id bigint,
   p_schedule_id bigint,
-  p_seat_ids bigint[],
+  p_venue_id bigint,
+  p_row venue_rows,
+  p_start int,
+  p_quantity int,
+  p_strands_ok boolean,
   p_ttl_seconds int,
   p_max_seats_per_user int
 ) returns json
 language plpgsql volatile
 as $$
 declare
-  locked_count int;
+  locked int[];
+  seat_ids bigint[];
+  last int := p_start + p_quantity - 1;
 begin
-  select count(*) into locked_count
+  select coalesce(array_agg(x.number), '{}'), coalesce(array_agg(x.seat_id) filter (where x.number between p_start and last), '{}')
+  into locked, seat_ids
   from (
-    select ss.id from schedule_seats ss
-    where ss.schedule_id = p_schedule_id and ss.seat_id = any(p_seat_ids) and seat_is_free(ss)
+    select seat.number, seat.id as seat_id from schedule_seats ss join seats seat on seat.id = ss.seat_id
+    where seat.venue_id = p_venue_id and seat.section = p_row.section and seat.row_label = p_row.row_label
+      and seat.number between p_start - 2 and last + 2
+      and ss.schedule_id = p_schedule_id and seat_is_free(ss)
     order by ss.id
-    for update skip locked
-  ) as locked;
-  if locked_count < cardinality(p_seat_ids) then
+    for update of ss skip locked
+  ) as x;
+  if cardinality(seat_ids) < p_quantity then
+    -- taken since the snapshot the block came from, or in flight: either way a hold that is
+    -- still running, or has just ended, had it; the caller looks again rather than give up
+    return json_build_object('inFlight', true);
+  end if;
+  if not p_strands_ok
+     and ((p_start - 1 = any(locked) and not p_start - 2 = any(locked))
+          or (last + 1 = any(locked) and not last + 2 = any(locked))) then
     return null;
   end if;
   -- best-available blocks avoid strands by themselves: the explicit-pick rule does not bind them
-  return hold_seats(p_user_id, p_schedule_id, p_seat_ids, p_ttl_seconds, p_max_seats_per_user, true);
+  return hold_seats(p_user_id, p_schedule_id, seat_ids, p_ttl_seconds, p_max_seats_per_user, true);
 end
 $$;
 
@@ -212,13 +236,19 @@ declare
   held json;
   -- rows this pick claimed and found only stranding blocks in, best first
   stranding venue_rows[];
-  -- rows with free seats that another pick is working in, best first
+  -- rows with free seats whose lanes are all busy, or with a block in flight: worth a second look
   busy venue_rows[];
+  -- the row whose lane the next pass queues for first
   queued venue_rows;
   -- count seats whose hold lapsed as free: only when the schedule has any (see below)
   lapsed boolean := false;
   lock_timeout_before text := current_setting('lock_timeout');
   started timestamptz := clock_timestamp();
+  -- picks that may work in one row at once (see hold_locked_block for how they keep out of each
+  -- other's way); more would mostly collide on the same best blocks
+  lanes constant int := 4;
+  -- a block of the row had a seat in flight
+  contended boolean;
 begin
   -- The per-user lock first, as every hold takes it (hold_seats takes it again, a no-op): a pick
   -- that held seats before waiting for it could deadlock with an explicit hold of the same user.
@@ -229,48 +259,81 @@ begin
     return hold_seats(p_user_id, p_schedule_id, '{}', p_ttl_seconds, p_max_seats_per_user, true);
   end if;
 
+  -- Each pass over the rows runs in a subtransaction. A pass that holds nothing rolls it back,
+  -- which gives back every lane it claimed and every seat it locked (rolling back a
+  -- subtransaction releases the locks taken in it), so that the pick then waits holding nothing:
+  -- two waiting picks can never wait for each other.
   loop
-    stranding := '{}';
-    busy := '{}';
-    for candidate in
-      select * from venue_rows r
-      where r.venue_id = venue and (p_section is null or r.section = p_section)
-      order by r.best_rank, r.section, r.row_label
-    loop
-      continue when not row_has_free_seats(p_schedule_id, candidate, p_quantity, p_seat_type, p_max_price, lapsed);
-      if not pg_try_advisory_xact_lock(row_lock_key(p_schedule_id, candidate.section, candidate.row_label)) then
-        busy := busy || candidate;
-        continue;
+    begin
+      if queued is not null then
+        -- Every lane of the rows with free seats was busy, or a seat in flight: queue for a lane
+        -- of one of them, chosen at random so that the queues spread. Waiting in a lock queue
+        -- costs no CPU, where looking again and again would take it from the picks being
+        -- served. A lane is held one short transaction, so the wait is short; one of more than
+        -- a second ends in a fresh look at every row, never in the 5 s lock timeout.
+        perform set_config('lock_timeout', '1500ms', true);
+        perform pg_advisory_xact_lock(row_lock_key(p_schedule_id, queued.section, queued.row_label)
+                                      # floor(random() * lanes)::int);
+        perform set_config('lock_timeout', lock_timeout_before, true);
       end if;
-      -- the row is ours: a fresh look (a pick that worked here before has committed)
-      for block in
-        select * from row_free_blocks(p_schedule_id, venue, candidate.section, candidate.row_label,
-                                      p_quantity, p_seat_type, p_max_price)
+      stranding := '{}';
+      busy := '{}';
+      for candidate in
+        select * from venue_rows r
+        where r.venue_id = venue and (p_section is null or r.section = p_section)
+        order by r.best_rank, r.section, r.row_label
       loop
-        if block.strands then
-          -- a worse row may offer a block that strands nothing: come back only if none does
-          stranding := stranding || candidate;
-          exit;
+        continue when not row_has_free_seats(p_schedule_id, candidate, p_quantity, p_seat_type, p_max_price, lapsed);
+        -- one lane of the row, at random, without waiting: trying every lane of every busy row
+        -- would cost more lock-manager traffic than the rows are worth
+        if not pg_try_advisory_xact_lock(row_lock_key(p_schedule_id, candidate.section, candidate.row_label)
+                                         # floor(random() * lanes)::int) then
+          busy := busy || candidate;
+          continue;
         end if;
-        held := hold_locked_block(p_user_id, p_schedule_id, block.seat_ids, p_ttl_seconds, p_max_seats_per_user);
-        if held is not null then
-          return held;
+        -- a fresh look at the row (picks that worked in this lane before have committed)
+        contended := false;
+        for block in
+          select * from row_free_blocks(p_schedule_id, venue, candidate.section, candidate.row_label,
+                                        p_quantity, p_seat_type, p_max_price)
+        loop
+          -- strands by the snapshot already (the blocks that do not come first)
+          continue when block.strands;
+          held := hold_locked_block(p_user_id, p_schedule_id, venue, candidate, block.start, p_quantity, false,
+                                    p_ttl_seconds, p_max_seats_per_user);
+          if held->>'inFlight' is not null then
+            contended := true;
+          elsif held is not null then
+            return held;
+          end if;
+        end loop;
+        if contended then
+          busy := busy || candidate;
         end if;
+        -- a worse row may offer a block that strands nothing: come back only if none does
+        stranding := stranding || candidate;
       end loop;
-    end loop;
 
-    -- no claimed row offers a block that strands nothing: the best one that does
-    foreach candidate in array stranding loop
-      for block in
-        select * from row_free_blocks(p_schedule_id, venue, candidate.section, candidate.row_label,
-                                      p_quantity, p_seat_type, p_max_price)
-      loop
-        held := hold_locked_block(p_user_id, p_schedule_id, block.seat_ids, p_ttl_seconds, p_max_seats_per_user);
-        if held is not null then
-          return held;
-        end if;
+      -- no claimed row offers a block that strands nothing: the best one that does
+      foreach candidate in array stranding loop
+        for block in
+          select * from row_free_blocks(p_schedule_id, venue, candidate.section, candidate.row_label,
+                                        p_quantity, p_seat_type, p_max_price)
+        loop
+          held := hold_locked_block(p_user_id, p_schedule_id, venue, candidate, block.start, p_quantity, true,
+                                    p_ttl_seconds, p_max_seats_per_user);
+          if held->>'inFlight' is not null then
+            busy := busy || candidate;
+          elsif held is not null then
+            return held;
+          end if;
+        end loop;
       end loop;
-    end loop;
+      raise exception 'nothing held in this pass' using errcode = 'BA001';
+    exception when lock_not_available or deadlock_detected or sqlstate 'BA001' then
+      -- the rollback has put lock_timeout back too
+      null;
+    end;
 
     if cardinality(busy) = 0 then
       -- No row has a block. Seats whose hold lapsed are free, but only the sweeper makes them
@@ -281,31 +344,14 @@ begin
         where ss.status in ('held', 'pending_payment') and ss.hold_expires_at <= now()
           and ss.schedule_id = p_schedule_id);
       lapsed := true;
+      queued := null;
       continue;
     end if;
     if clock_timestamp() - started > interval '10 seconds' then
       -- the statement timeout is near: a lock timeout, which the API answers with 503
       raise exception 'every row with free seats stayed busy' using errcode = 'lock_not_available';
     end if;
-    -- Every row with a usable block is busy with another pick: queue for one of the best few
-    -- (spread, so that the queue is not all on one row) for at most a moment, in a subtransaction
-    -- that gives the row back when it turns out full (rolling back a subtransaction releases the
-    -- advisory locks taken in it). A claim lasts one short transaction, so the wait is short; a
-    -- longer one ends in a fresh look at every row instead of a lock timeout. The rows this pick
-    -- claimed and could not use stay claimed while it waits: two picks waiting for each other's
-    -- rows both give up after the moment, well before the deadlock detector would fail one.
-    queued := busy[1 + floor(random() * least(cardinality(busy), 4))::int];
-    begin
-      perform set_config('lock_timeout', '200ms', true);
-      perform pg_advisory_xact_lock(row_lock_key(p_schedule_id, queued.section, queued.row_label));
-      perform set_config('lock_timeout', lock_timeout_before, true);
-      if not row_has_free_seats(p_schedule_id, queued, p_quantity, p_seat_type, p_max_price, lapsed) then
-        raise exception 'the row filled up' using errcode = 'BA001';
-      end if;
-    exception when lock_not_available or sqlstate 'BA001' then
-      -- the subtransaction's rollback has put lock_timeout back too
-      null;
-    end;
+    queued := busy[1 + floor(random() * cardinality(busy))::int];
   end loop;
   -- sold out, as far as this pick can tell: hold_seats asked for no seats holds nothing and
   -- answers with the schedule's sale state and the user's seats, which the caller checks first
