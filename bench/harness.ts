@@ -98,17 +98,18 @@ export async function doubleBookings(sql: Sql, scheduleId: number): Promise<numb
 export async function singleSeats(sql: Sql, scheduleId: number) {
   const [row] = await sql<{ stranded: number; isolated: number; created: number }[]>`
     with state as (
-      select seat.section, seat.row_label, seat.number, seat_is_free(ss) as free,
-             count(*) over (partition by seat.section, seat.row_label) as row_seats
+      -- seats are numbered 1..n without gaps in each row: the neighbours are the previous and next
+      select seat.section, seat.row_label, seat_is_free(ss) as free,
+             count(*) over (partition by seat.section, seat.row_label) as row_seats,
+             lag(seat_is_free(ss)) over w as l, lead(seat_is_free(ss)) over w as r
       from schedule_seats ss join seats seat on seat.id = ss.seat_id where ss.schedule_id = ${scheduleId}
+      window w as (partition by seat.section, seat.row_label order by seat.number)
     ), singles as (
-      select s.section, s.row_label, s.row_seats,
-             l.free = false and r.free = false as between_taken,
-             coalesce(l.free, false) = false and coalesce(r.free, false) = false as isolated
-      from state s
-      left join state l on l.section = s.section and l.row_label = s.row_label and l.number = s.number - 1
-      left join state r on r.section = s.section and r.row_label = s.row_label and r.number = s.number + 1
-      where s.free
+      select section, row_label, row_seats,
+             l = false and r = false as between_taken,
+             coalesce(l, false) = false and coalesce(r, false) = false as isolated
+      from state
+      where free
     ), per_row as (
       select count(*) filter (where between_taken) as stranded, count(*) filter (where isolated) as isolated,
              max(row_seats) % 2 as forced
