@@ -1,7 +1,7 @@
 import { createSql, type Sql } from '../db/client';
 import { placeBestAvailable } from '../domain/best-available';
 import { hotBlockOf, newSchedule, users } from './data';
-import { doubleBookings, LIMITS, log, SIZE } from './harness';
+import { doubleBookings, LIMITS, log, SIZE, singleSeats } from './harness';
 import { rush, SEATS_PER_HOLD } from './rush';
 
 /**
@@ -35,7 +35,11 @@ export async function bestAvailableRush(url: string, admin: Sql) {
         }
       },
     });
-    return { ...result, doubleBookings: await doubleBookings(admin, scheduleId) };
+    return {
+      ...result,
+      doubleBookings: await doubleBookings(admin, scheduleId),
+      ...(await singleSeats(admin, scheduleId)),
+    };
   } finally {
     await pool.end();
   }

@@ -87,6 +87,40 @@ export async function doubleBookings(sql: Sql, scheduleId: number): Promise<numb
   return row!.n;
 }
 
+/**
+ * Free seats nobody buying 2 can use, after a run in which every pick takes 2 seats:
+ * - `strandedSingles`: both neighbours in the row taken;
+ * - `isolatedSeats`: no free neighbour at all, row ends included;
+ * - `strandedSeats`: the isolated seats a pick created. Pairs fill a row of an even number of
+ *   seats completely, and necessarily leave one seat of an odd row: so every isolated seat of an
+ *   even row counts, and all but one of an odd row.
+ */
+export async function singleSeats(sql: Sql, scheduleId: number) {
+  const [row] = await sql<{ stranded: number; isolated: number; created: number }[]>`
+    with state as (
+      -- seats are numbered 1..n without gaps in each row: the neighbours are the previous and next
+      select seat.section, seat.row_label, seat_is_free(ss) as free,
+             count(*) over (partition by seat.section, seat.row_label) as row_seats,
+             lag(seat_is_free(ss)) over w as l, lead(seat_is_free(ss)) over w as r
+      from schedule_seats ss join seats seat on seat.id = ss.seat_id where ss.schedule_id = ${scheduleId}
+      window w as (partition by seat.section, seat.row_label order by seat.number)
+    ), singles as (
+      select section, row_label, row_seats,
+             l = false and r = false as between_taken,
+             coalesce(l, false) = false and coalesce(r, false) = false as isolated
+      from state
+      where free
+    ), per_row as (
+      select count(*) filter (where between_taken) as stranded, count(*) filter (where isolated) as isolated,
+             max(row_seats) % 2 as forced
+      from singles group by section, row_label
+    )
+    select coalesce(sum(stranded), 0)::int as stranded, coalesce(sum(isolated), 0)::int as isolated,
+           coalesce(sum(greatest(isolated - forced, 0)), 0)::int as created
+    from per_row`;
+  return { strandedSingles: row!.stranded, isolatedSeats: row!.isolated, strandedSeats: row!.created };
+}
+
 // ---- local server --------------------------------------------------------------------------
 
 /** `npm start`'s server in a child process, its pool as large as the API benchmark's connections. */

@@ -2,7 +2,7 @@ import { inTx, type Sql } from '../db/client';
 import { createConcert, createSchedule, createVenue } from '../domain/catalog';
 import { advanceWaitingRooms, configureWaitingRoom } from '../domain/waiting-room';
 import { freePort } from '../local/embedded-postgres';
-import { doubleBookings, log, percentile, QUICK, round, SIZE, startServer } from './harness';
+import { doubleBookings, log, percentile, QUICK, round, SIZE, singleSeats, startServer } from './harness';
 
 /**
  * `npm run bench -- onSale`: a crowd of fans at an on-sale through the local gateway (real
@@ -205,24 +205,6 @@ async function onSaleSchedule(sql: Sql, seats: number) {
   return { calibration, withRoom, withoutRoom };
 }
 
-/**
- * Available seats nobody buying 2 can use: `strandedSingles` have both neighbours in the row taken;
- * `isolatedSeats` have no available neighbour at all, row ends included.
- */
-async function singles(sql: Sql, scheduleId: number) {
-  const [row] = await sql<{ stranded: number; isolated: number }[]>`
-    with state as (
-      select seat.section, seat.row_label, seat.number, seat_is_free(ss) as free
-      from schedule_seats ss join seats seat on seat.id = ss.seat_id where ss.schedule_id = ${scheduleId})
-    select count(*) filter (where l.free = false and r.free = false)::int as stranded,
-           count(*) filter (where coalesce(l.free, false) = false and coalesce(r.free, false) = false)::int as isolated
-    from state s
-    left join state l on l.section = s.section and l.row_label = s.row_label and l.number = s.number - 1
-    left join state r on r.section = s.section and r.row_label = s.row_label and r.number = s.number + 1
-    where s.free`;
-  return { strandedSingles: row!.stranded, isolatedSeats: row!.isolated };
-}
-
 const availableSeats = async (sql: Sql, scheduleId: number) => {
   const [row] = await sql<{ n: number }[]>`
     select count(*)::int as n from schedule_seats ss where ss.schedule_id = ${scheduleId} and seat_is_free(ss)`;
@@ -263,7 +245,7 @@ async function report(sql: Sql, scheduleId: number, run: Awaited<ReturnType<type
     errors5xx: tally.errors5xx,
     timeouts: tally.timeouts,
     doubleBookings: await doubleBookings(sql, scheduleId),
-    ...(await singles(sql, scheduleId)),
+    ...(await singleSeats(sql, scheduleId)),
     seconds: round(run.seconds, 2),
     sampleError: tally.sampleError,
   };

@@ -21,7 +21,7 @@ import { sweeperBench } from './sweeper';
 /** results.json's sections, each filled by one benchmark. */
 interface Sections {
   rush: Record<string, RushResult>;
-  bestAvailable: RushResult;
+  bestAvailable: Awaited<ReturnType<typeof bestAvailableRush>>;
   api: Awaited<ReturnType<typeof apiRush>>;
   seatMap: Awaited<ReturnType<typeof seatMap>>['seatMap'];
   seatStatus: Awaited<ReturnType<typeof seatMap>>['seatStatus'];
@@ -75,7 +75,7 @@ export async function runBench(names: string[] = Object.keys(benchmarks)) {
   });
 }
 
-const rushRow = (strategy: string, x: RushResult) => ({
+const rushRow = (strategy: string, x: RushResult): Record<string, string | number> => ({
   strategy,
   'holds/s': x.holdsPerSec,
   'attempts/s': x.attemptsPerSec,
@@ -87,7 +87,12 @@ const rushRow = (strategy: string, x: RushResult) => ({
 
 function printTables(r: Partial<Sections>) {
   const rushRows = Object.entries(r.rush ?? {}).map(([name, x]) => rushRow(name, x));
-  if (r.bestAvailable) rushRows.push(rushRow('best available ×2', r.bestAvailable));
+  if (r.bestAvailable) {
+    rushRows.push({
+      ...rushRow('best available ×2', r.bestAvailable),
+      stranded: r.bestAvailable.strandedSeats,
+    });
+  }
   if (rushRows.length > 0) console.table(rushRows);
   if (r.api) console.table([{ ...r.api }]);
   if (r.seatMap) console.table([{ ...r.seatMap }]);

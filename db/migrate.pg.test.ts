@@ -37,6 +37,7 @@ describe('migrate', () => {
       '0011_open_queue_known_schedules.sql',
       '0012_best_available.sql',
       '0013_waitlist.sql',
+      '0014_best_available_lanes.sql',
       '0015_waitlist_before_public_sale.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
@@ -55,6 +56,7 @@ describe('migrate', () => {
         'users',
         'waiting_rooms',
         'queue_entries',
+        'venue_rows',
       ]),
     );
   });

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../test/api';
+import { createTestDatabase } from '../test/db';
 import { createShow, invariantViolations } from '../test/fixtures';
+import { placeBestAvailable } from './best-available';
+import { createConcert, createSchedule, createVenue } from './catalog';
 
 let api: TestApi;
 let admin: string;
@@ -217,5 +220,74 @@ describe('explicit picks under the single-seat rule', () => {
     expect(fine.status).toBe(201);
     expect(allowed.status).toBe(201);
     void l1;
+  });
+});
+
+describe('best available under a rush (real concurrent connections)', () => {
+  /** A 100-seat section (5 rows of 20) and one fan per pick, each pick on its own connection. */
+  async function rush(picks: number) {
+    const db = await createTestDatabase({ max: picks });
+    const concert = await createConcert(db.sql, { title: 'Rush', artist: 'Rush' });
+    const venue = await createVenue(db.sql, {
+      name: 'Rush Hall',
+      sections: [
+        {
+          section: 'A',
+          rows: ['1', '2', '3', '4', '5'].map((rowLabel) => ({
+            rowLabel,
+            seats: 20,
+            seatType: 's',
+            basePrice: 10,
+          })),
+        },
+      ],
+    });
+    const start = new Date(Date.now() + 86_400_000);
+    const schedule = await createSchedule(db.sql, {
+      concertId: concert.id,
+      venueId: venue.id,
+      startAt: start.toISOString(),
+      endAt: new Date(start.getTime() + 3600_000).toISOString(),
+    });
+    const users = await db.sql<{ id: number }[]>`
+      insert into users (sub) select 'rush-' || g from generate_series(1, ${picks}) as g returning id`;
+    // every connection open before the rush, so the picks really run at once
+    await Promise.all(users.map(() => db.sql`select 1`));
+    const limits = { holdTtlSeconds: 300, paymentTtlSeconds: 600, maxSeatsPerOrder: 8, maxSeatsPerUser: 8 };
+    const outcomes = await Promise.all(
+      users.map(({ id }) =>
+        placeBestAvailable(db.sql, id, { scheduleId: schedule.id, quantity: 2, section: 'A' }, limits).then(
+          (placed) => placed.order.items,
+          (error: { code?: string; message?: string }) => error.code ?? String(error.message),
+        ),
+      ),
+    );
+    const [free] = await db.sql<{ free: number; alone: number }[]>`
+      with s as (
+        select seat.row_label, seat.number, seat_is_free(ss) as free
+        from schedule_seats ss join seats seat on seat.id = ss.seat_id where ss.schedule_id = ${schedule.id}
+      ), w as (
+        select free, coalesce(lag(free) over x, false) as l, coalesce(lead(free) over x, false) as r
+        from s window x as (partition by row_label order by number)
+      )
+      select count(*) filter (where free)::int as free, count(*) filter (where free and not l and not r)::int as alone
+      from w`;
+    await db.drop();
+    return { outcomes, free: free! };
+  }
+
+  it('100 picks of 2 for 100 seats at once: 50 pairs, all distinct and adjacent, every seat sold, the rest SOLD_OUT', async () => {
+    const { outcomes, free } = await rush(100);
+
+    const held = outcomes.filter((o) => Array.isArray(o));
+    const refused = outcomes.filter((o) => !Array.isArray(o));
+    expect(new Set(refused)).toEqual(new Set(['SOLD_OUT']));
+    expect(held).toHaveLength(50);
+    const seatIds = held.flatMap((items) => items.map((i) => i.seatId));
+    expect(new Set(seatIds).size).toBe(100);
+    for (const [a, b] of held)
+      expect([a!.rowLabel, Math.abs(a!.number - b!.number)]).toEqual([b!.rowLabel, 1]);
+    // rows of 20 filled by pairs leave nothing when no pick strands a seat
+    expect(free).toEqual({ free: 0, alone: 0 });
   });
 });
