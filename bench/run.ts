@@ -10,6 +10,7 @@ import { onSale } from './on-sale';
 import { type RushResult, rushStrategies } from './rush';
 import { seatMap } from './seat-map';
 import { sweeperBench } from './sweeper';
+import { webApp } from './web';
 
 /**
  * `npm run bench`: the on-sale rush and the hot paths, measured side by side on one embedded
@@ -29,6 +30,7 @@ interface Sections {
   bundles: Awaited<ReturnType<typeof bundles>>['bundles'];
   emptyImportMs: number;
   onSale: Awaited<ReturnType<typeof onSale>>;
+  web: Awaited<ReturnType<typeof webApp>>;
 }
 
 /** The benchmarks by the name `npm run bench -- <name>` takes, in the order of a full run. */
@@ -40,6 +42,7 @@ const benchmarks: Record<string, (url: string, admin: Sql) => Promise<Partial<Se
   sweeper: async (url, admin) => ({ sweeper: await sweeperBench(url, admin) }),
   bundles: (url) => bundles(url),
   onSale: async (url, admin) => ({ onSale: await onSale(url, admin) }),
+  web: async (url, admin) => ({ web: await webApp(url, admin) }),
 };
 
 /** Runs the benchmarks named (all by default); a quick run writes nothing to results.json. */
@@ -100,6 +103,7 @@ function printTables(r: Partial<Sections>) {
   if (r.sweeper) console.table([{ ...r.sweeper }]);
   if (r.bundles) console.table(r.bundles);
   if (r.emptyImportMs !== undefined) console.log(`empty module import: ${r.emptyImportMs} ms`);
+  if (r.web) console.table([{ ...r.web }]);
   if (r.onSale) {
     const { room, noRoom, ...setup } = r.onSale;
     console.table([{ ...setup }]);

@@ -53,7 +53,7 @@ export async function seatMap(url: string, admin: Sql) {
 }
 
 /** Books a random half of the seats (one order): a seat status that gzip cannot shrink to nothing. */
-async function sellHalf(sql: Sql, scheduleId: number) {
+export async function sellHalf(sql: Sql, scheduleId: number) {
   const [user] = await sql<{ id: number }[]>`insert into users (sub) values ('bench-seat-map') returning id`;
   const [order] = await sql<{ id: number }[]>`
     insert into orders (user_id, schedule_id, total_amount, status)

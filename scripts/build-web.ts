@@ -51,14 +51,21 @@ export async function buildWeb(options: { outdir?: string; minify?: boolean } = 
     const [script, output] = outputs.find(([, o]) => o.entryPoint === source) ?? [];
     if (!script || !output) throw new Error(`esbuild wrote nothing for ${source}`);
     const asset = (file: string) => `/assets/${basename(file)}`;
-    const html = page(app.title, asset(script), output.cssBundle ? asset(output.cssBundle) : undefined);
+    // the chunks it imports, fetched alongside it rather than after it
+    const chunks = output.imports.filter((i) => i.kind === 'import-statement').map((i) => asset(i.path));
+    const html = page(
+      app.title,
+      asset(script),
+      chunks,
+      output.cssBundle ? asset(output.cssBundle) : undefined,
+    );
     await mkdir(dirname(join(outdir, app.page)), { recursive: true });
     await writeFile(join(outdir, app.page), html);
   }
   return result.metafile;
 }
 
-function page(title: string, script: string, style: string | undefined): string {
+function page(title: string, script: string, chunks: string[], style: string | undefined): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -66,6 +73,7 @@ function page(title: string, script: string, style: string | undefined): string 
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${title}</title>
   ${style ? `<link rel="stylesheet" href="${style}">` : ''}
+  ${chunks.map((chunk) => `<link rel="modulepreload" href="${chunk}">`).join('\n  ')}
   <script type="module" src="${script}"></script>
 </head>
 <body>

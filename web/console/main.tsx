@@ -22,5 +22,5 @@ function Console() {
   );
 }
 
-await loadConfig();
+void loadConfig();
 render(<Console />, document.getElementById('app')!);

@@ -1,5 +1,5 @@
 import { api, type Order, type PaymentStarted, type Provider } from '../shared/api';
-import { config } from '../shared/config';
+import { loadConfig, type WebConfig } from '../shared/config';
 
 /**
  * Paying: start a payment on the server, then hand the fan to the provider's window. Locally the
@@ -23,13 +23,12 @@ const back = (orderId: number, outcome: string, paymentId: number) =>
   `${location.origin}/#/orders/${orderId}/${outcome}?payment=${paymentId}`;
 
 export async function payWith(order: Order, provider: Provider): Promise<void> {
-  const started = await api.startPayment(order.id, provider);
-  location.assign(windowUrl(order, started));
+  const [started, settings] = await Promise.all([api.startPayment(order.id, provider), loadConfig()]);
+  location.assign(windowUrl(order, started, settings.checkout));
 }
 
-function windowUrl(order: Order, started: PaymentStarted): string {
+function windowUrl(order: Order, started: PaymentStarted, windows: WebConfig['checkout']): string {
   const checkout = started.checkout as Record<string, string | number>;
-  const windows = config().checkout;
   if (started.provider === 'toss') {
     if (!windows.toss) throw new Error('No Toss payment window is configured');
     const url = new URL(windows.toss);

@@ -75,5 +75,5 @@ function NotFound() {
   );
 }
 
-await loadConfig();
+void loadConfig();
 render(<App />, document.getElementById('app')!);

@@ -93,10 +93,13 @@ function SeatPicker(props: {
   const selectedRef = useRef(selected);
   selectedRef.current = selected;
 
-  // the seat statuses, polled with If-None-Match while the page is open and visible
+  const modelRef = useRef(model);
+  modelRef.current = model;
+
+  // the seat statuses, polled with If-None-Match while the page is open and visible; the first
+  // request goes out with the layout's, not after it
   const refresh = useRef<() => Promise<void>>(async () => {});
   useEffect(() => {
-    if (!model) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async () => {
@@ -109,11 +112,11 @@ function SeatPicker(props: {
           const bits = decodeAvailability(status.body);
           setAvailable(bits);
           const gone = [...selectedRef.current].filter((i) => !isAvailable(bits, i));
-          if (gone.length) {
+          if (gone.length && modelRef.current) {
             setSelected(new Set([...selectedRef.current].filter((i) => isAvailable(bits, i))));
             setNotice({
               kind: 'error',
-              text: `Someone else just took ${describe(model, gone)}; it is no longer selected.`,
+              text: `Someone else just took ${describe(modelRef.current, gone)}; it is no longer selected.`,
             });
           }
           api.getAvailability(schedule.id).then(
@@ -135,7 +138,7 @@ function SeatPicker(props: {
       clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisible);
     };
-  }, [model, schedule.id]);
+  }, [schedule.id]);
 
   const prices = useMemo(() => {
     const bySeats = new Map<string, string>();

@@ -1,3 +1,5 @@
+import { useEffect, useState } from 'preact/hooks';
+
 /**
  * What differs between `npm start` and a deployment, read at start from `/config.json` (the local
  * server answers it; in AWS the stack writes it next to the app). Missing fields take the local
@@ -20,16 +22,27 @@ export interface WebConfig {
 }
 
 const fallback: WebConfig = { auth: { mode: 'dev' }, checkout: {} };
-let current: WebConfig = fallback;
+let current: WebConfig | undefined;
+let loading: Promise<WebConfig> | undefined;
 
-export async function loadConfig(): Promise<WebConfig> {
-  try {
-    const response = await fetch('/config.json', { headers: { accept: 'application/json' } });
-    if (response.ok) current = { ...fallback, ...((await response.json()) as Partial<WebConfig>) };
-  } catch {
+/** Starts loading (once); the app renders meanwhile, so the first API calls need not wait. */
+export function loadConfig(): Promise<WebConfig> {
+  loading ??= fetch('/config.json', { headers: { accept: 'application/json' } })
+    .then(async (response) => (response.ok ? ((await response.json()) as Partial<WebConfig>) : {}))
     // offline or not served: the local defaults
-  }
-  return current;
+    .catch(() => ({}))
+    .then((loaded) => {
+      current = { ...fallback, ...loaded };
+      return current;
+    });
+  return loading;
 }
 
-export const config = (): WebConfig => current;
+/** The settings for a component: undefined until loaded, then a re-render. */
+export function useConfig(): WebConfig | undefined {
+  const [loaded, setLoaded] = useState(current);
+  useEffect(() => {
+    if (!loaded) void loadConfig().then(setLoaded);
+  }, []);
+  return loaded;
+}

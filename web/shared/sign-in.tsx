@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api } from './api';
-import { config } from './config';
+import { useConfig } from './config';
 import { type Session, signIn, signOut } from './session';
 
 /**
@@ -11,7 +11,9 @@ export function SignInBox(props: { admin?: boolean; onSignedIn?: (session: Sessi
   const [sub, setSub] = useState(props.admin ? 'admin-1' : '');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  if (config().auth.mode !== 'dev')
+  const settings = useConfig();
+  if (!settings) return null;
+  if (settings.auth.mode !== 'dev')
     return <p class="note">Sign-in with the identity provider is not available in this build.</p>;
 
   const submit = async (e: Event) => {
