@@ -141,6 +141,44 @@ describe('buying', () => {
   });
 });
 
+test('a fan selects seats with the keyboard on the map and in the list view, and holds them', async () => {
+  const page = await openApp(stack);
+  await openSeatMap(page, scheduleIds[4]!);
+  await signInAs(page, 'fan-keys');
+  const map = page.getByRole('application', { name: /Seat map of Olympic Hall/ });
+  await map.focus();
+  const cursor = page.locator('#seat-map-cursor');
+  await expect.poll(() => cursor.textContent()).toMatch(/^Floor row 1 seat 1, VIP, ₩198,000, free$/);
+  await map.press('ArrowRight');
+  await map.press('ArrowRight');
+  await map.press('Enter');
+  await expect.poll(() => cursor.textContent()).toBe('Floor row 1 seat 3, VIP, ₩198,000, selected');
+  await map.press('ArrowDown');
+  await map.press(' ');
+  await expect.poll(() => cursor.textContent()).toBe('Floor row 2 seat 3, VIP, ₩198,000, selected');
+
+  await page.getByRole('button', { name: 'List' }).click();
+  const list = page.locator('.seat-list');
+  await list.getByLabel('Section').selectOption({ label: 'Balcony' });
+  await list.getByLabel('Row').first().selectOption({ label: 'Row B2 (40 free)' });
+  await page.getByRole('checkbox', { name: /^Seat 5 · A · ₩99,000/ }).check();
+  await page.getByRole('heading', { name: 'Selected seats (3)' }).waitFor();
+  await expectAccessible(page, 'the list view');
+  await screenshot(page, 'seat-list');
+
+  await page.getByRole('button', { name: 'Hold these 3 seats' }).click();
+  await page.getByRole('heading', { name: /Your seats are held for/ }).waitFor();
+  const held = await order(orderIdOf(page));
+  expect(
+    held.items
+      .map(
+        (i: { section: string; rowLabel: string; number: number }) =>
+          `${i.section} ${i.rowLabel}-${i.number}`,
+      )
+      .sort(),
+  ).toEqual(['Balcony B2-5', 'Floor 1-3', 'Floor 2-3']);
+});
+
 describe('after buying', () => {
   test('a fan cancels one seat, then the rest, and sees each refund go back', async () => {
     const page = await openApp(stack);
