@@ -71,34 +71,39 @@ export async function webApp(url: string, admin: Sql) {
         number,
         number,
       ];
-      // from the click's pointerup to the map repainted with the seat selected (the paint rewrites data-view)
       // the map's coordinates start inside the canvas's border
       const box = await canvas.evaluate((el) => {
         const r = el.getBoundingClientRect();
         return { x: r.left + el.clientLeft, y: r.top + el.clientTop };
       });
-      const repainted = page.evaluate(
-        () =>
-          new Promise<number>((resolve) => {
-            const el = document.querySelector('canvas[aria-roledescription="seat map"]')!;
-            let clicked = 0;
-            el.addEventListener('pointerup', () => (clicked = performance.now()), {
-              capture: true,
-              once: true,
-            });
-            const observer = new MutationObserver(() => {
-              if (!clicked) return;
-              observer.disconnect();
-              resolve(performance.now() - clicked);
-            });
-            observer.observe(el, { attributes: true, attributeFilter: ['data-view'] });
-          }),
-      );
+      // from the click's pointerup to the map repainted with the seat selected (the paint rewrites
+      // data-view); installed, and awaited, before the click, so that it cannot miss it
+      await page.evaluate(() => {
+        const el = document.querySelector('canvas[aria-roledescription="seat map"]')!;
+        const probe = window as unknown as { repainted?: Promise<number> };
+        probe.repainted = new Promise<number>((resolve) => {
+          let clicked = 0;
+          el.addEventListener('pointerup', () => (clicked = performance.now()), {
+            capture: true,
+            once: true,
+          });
+          const observer = new MutationObserver(() => {
+            if (!clicked) return;
+            observer.disconnect();
+            resolve(performance.now() - clicked);
+          });
+          observer.observe(el, { attributes: true, attributeFilter: ['data-view'] });
+          // no repaint at all is a failure to see, not a hang
+          setTimeout(() => resolve(Number.NaN), 10_000);
+        });
+      });
       await page.mouse.click(
         box.x + x + (model.seatX[target]! + SEAT_SIZE / 2) * scale,
         box.y + y + (model.seatY[target]! + SEAT_SIZE / 2) * scale,
       );
-      const clickMs = await repainted;
+      const clickMs = await page.evaluate(
+        () => (window as unknown as { repainted: Promise<number> }).repainted,
+      );
       await page.locator('#seat-map-cursor').filter({ hasText: name }).waitFor({ timeout: 10_000 });
       if (i > 0) {
         interactive.push(ms);

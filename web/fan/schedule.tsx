@@ -15,7 +15,15 @@ const STATUS_POLL_MS = 3000;
 
 /** `#/schedules/:id` — one performance: the waiting room when it is on, then the seat map. */
 export function SchedulePage(props: { scheduleId: number }) {
-  const schedule = useLoad(() => api.getSchedule(props.scheduleId), [props.scheduleId]);
+  const schedule = useLoad(
+    () =>
+      api.getSchedule(props.scheduleId).then((s) => {
+        // the layout is asked for at once, not a render later (api.getLayout keeps the promise)
+        void api.getLayout(s.venue.id).catch(() => {});
+        return s;
+      }),
+    [props.scheduleId],
+  );
   const session = useSession();
   const [admission, setAdmission] = useState(() => admissionFor(props.scheduleId));
   const s = schedule.value;
