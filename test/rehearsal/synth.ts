@@ -14,6 +14,8 @@ export const PROD_CONTEXT = {
   portoneStoreId: 'store-rehearsal',
   portoneChannelKey: 'channel-key-rehearsal',
   builtinPgApiBase: 'https://pg.rehearsal.example',
+  oidcAuthorizationEndpoint: 'https://rehearsal.auth.ap-northeast-2.amazoncognito.com/oauth2/authorize',
+  oidcTokenEndpoint: 'https://rehearsal.auth.ap-northeast-2.amazoncognito.com/oauth2/token',
 };
 
 export type EnvName = 'dev' | 'prod';
@@ -22,6 +24,7 @@ export interface Synthesized {
   env: EnvName;
   api: Template;
   data: Template;
+  web: Template;
   built: ReturnType<typeof buildApp>;
   /** The cloud assembly directory: templates and bundled assets (`asset.<hash>/`). */
   outdir: string;
@@ -44,6 +47,7 @@ export function synthesizeAll(envs: EnvName[] = ['dev', 'prod']): Record<EnvName
       env,
       api: Template.fromStack(built.api),
       data: Template.fromStack(built.data),
+      web: Template.fromStack(built.web),
       built,
       outdir,
     };
