@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createSql, setSql } from '../db/client';
 import { migrate } from '../db/migrate';
 import { getConfig } from '../domain/config';
+import { buildWeb, WEB_DIST } from '../scripts/build-web';
 import { startBackgroundWork } from './background';
 import { loadDemoData } from './demo-data';
 import { DOCS_PATH, serveDocs } from './docs-page';
@@ -10,6 +11,7 @@ import { ensureDatabase, type RunningPostgres, startEmbeddedPostgres } from './e
 import { createGateway, loadRoutes } from './gateway';
 import { initLocalIssuer } from './jwt';
 import { startPgSimulator } from './pg-simulator';
+import { firstOf, serveWeb } from './web';
 
 /**
  * `npm start`: the whole API on this machine — embedded PostgreSQL 17 (unless DATABASE_URL is
@@ -44,12 +46,18 @@ async function main() {
     portoneWebhookSecret: config.PORTONE_WEBHOOK_SECRET,
     builtinWebhookSecret: config.PG_WEBHOOK_SECRET,
   });
-  const server = createGateway(routes, serveDocs);
+  await buildWeb();
+  const web = serveWeb(WEB_DIST, {
+    auth: { mode: 'dev' },
+    checkout: { toss: `${simulator.url}/checkout/toss`, builtin: `${simulator.url}/builtin/checkout` },
+  });
+  const server = createGateway(routes, firstOf(serveDocs, web));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
 
   console.log(`
 Concert ticketing API on ${base}
+  fan app:  ${base}/          console: ${base}/console/
   docs:     ${base}${DOCS_PATH}   (OpenAPI: ${base}/openapi.json)
   database: ${config.DATABASE_URL?.replace(/:[^:@/]+@/, ':***@')}
   demo:     ${demo}

@@ -9,7 +9,7 @@ import { useEventPublisher, usePaymentQueue } from '../functions/adapters/ports'
 import { handler as processPayments } from '../functions/payment-processor';
 import { handler as sendRefunds } from '../functions/refund-worker';
 import { LocalEventBus } from '../local/event-bus';
-import { createGateway, dispatch, loadRoutes } from '../local/gateway';
+import { createGateway, dispatch, type ExtraHandler, loadRoutes } from '../local/gateway';
 import { initLocalIssuer, issueToken, type TokenRequest } from '../local/jwt';
 import { startPgSimulator } from '../local/pg-simulator';
 import { recordCharge } from '../local/pg-simulator/builtin';
@@ -38,12 +38,15 @@ export const TEST_ISSUER = 'http://localhost:3000';
  */
 export async function createTestApi(
   env: Record<string, string> = {},
-  /** connections: the pool of the file's database (the race suite drives 100 at once). */
-  options: { connections?: number } = {},
+  /**
+   * connections: the pool of the file's database (the race suite drives 100 at once); serve: what
+   * the server answers besides the API (the web app, for the browser tests).
+   */
+  options: { connections?: number; serve?: ExtraHandler } = {},
 ) {
   const routes = loadRoutes();
   // The gateways' webhooks reach the API over HTTP, as they would in AWS.
-  const server = createGateway(routes);
+  const server = createGateway(routes, options.serve);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const apiBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const secrets = {

@@ -1,0 +1,34 @@
+/**
+ * What differs between `npm start` and a deployment, read at start from `/config.json` (the local
+ * server answers it; in AWS the stack writes it next to the app). Missing fields take the local
+ * defaults, so the app also runs from a plain static server in front of `npm start`.
+ */
+export interface WebConfig {
+  /**
+   * How a user signs in: `dev` — the local "sign in as" box (POST /dev/token); `oidc` — the
+   * identity provider the stacks are configured with (authorization code + PKCE).
+   */
+  auth: { mode: 'dev' } | { mode: 'oidc'; issuer: string; clientId: string; scopes?: string[] };
+  /** The payment windows: the provider's pages, or locally the gateway simulator's stand-ins. */
+  checkout: {
+    /** Toss's payment window (requestPayment's redirect flow). */
+    toss?: string;
+    /** The built-in gateway's checkout page (card, kakao, naver). */
+    builtin?: string;
+  };
+}
+
+const fallback: WebConfig = { auth: { mode: 'dev' }, checkout: {} };
+let current: WebConfig = fallback;
+
+export async function loadConfig(): Promise<WebConfig> {
+  try {
+    const response = await fetch('/config.json', { headers: { accept: 'application/json' } });
+    if (response.ok) current = { ...fallback, ...((await response.json()) as Partial<WebConfig>) };
+  } catch {
+    // offline or not served: the local defaults
+  }
+  return current;
+}
+
+export const config = (): WebConfig => current;

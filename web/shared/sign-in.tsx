@@ -1,0 +1,65 @@
+import { useState } from 'preact/hooks';
+import { ApiError, api } from './api';
+import { config } from './config';
+import { type Session, signIn, signOut } from './session';
+
+/**
+ * The "sign in as" box: locally anyone may be anyone (POST /dev/token). Where the stacks use an
+ * identity provider, the OIDC sign-in takes its place (config.auth.mode).
+ */
+export function SignInBox(props: { admin?: boolean; onSignedIn?: (session: Session) => void }) {
+  const [sub, setSub] = useState(props.admin ? 'admin-1' : '');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  if (config().auth.mode !== 'dev')
+    return <p class="note">Sign-in with the identity provider is not available in this build.</p>;
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const { token } = await api.devToken({ sub: sub.trim(), admin: props.admin || undefined });
+      props.onSignedIn?.(signIn(token));
+    } catch (err) {
+      setError(err instanceof ApiError ? err.detail : 'The server could not be reached');
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="sign-in" onSubmit={submit} aria-label="Sign in">
+      <label>
+        Sign in as <span class="hint">(local development: any user name)</span>
+        <input
+          name="sub"
+          value={sub}
+          required
+          maxLength={255}
+          autocomplete="username"
+          onInput={(e) => setSub(e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit" disabled={busy || !sub.trim()}>
+        Sign in
+      </button>
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+export function SessionBadge(props: { session: Session | undefined }) {
+  if (!props.session) return null;
+  return (
+    <span class="session">
+      Signed in as <strong>{props.session.name ?? props.session.sub}</strong>{' '}
+      <button type="button" class="link" onClick={signOut}>
+        Sign out
+      </button>
+    </span>
+  );
+}
