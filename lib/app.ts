@@ -24,7 +24,12 @@ export function buildApp(app = new App(), options: { siteDir?: string } = {}) {
   });
   const api = new ApiStack(app, `Ticketing-${config.name}-Api`, { env, config, data });
   api.addDependency(data);
-  const web = new WebStack(app, `Ticketing-${config.name}-Web`, { env, config, api, siteDir: options.siteDir });
+  const web = new WebStack(app, `Ticketing-${config.name}-Web`, {
+    env,
+    config,
+    api,
+    siteDir: options.siteDir,
+  });
   Tags.of(app).add('project', 'ticketing');
   Tags.of(app).add('environment', config.name);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

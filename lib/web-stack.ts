@@ -7,11 +7,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import type { Construct } from 'constructs';
 import { deployedRoutes } from '../functions/routes';
+import { WEB_DIST } from '../scripts/build-web';
 import type { ApiStack } from './api-stack';
 import type { EnvironmentConfig } from './environments';
-
-/** Where `npm run build:web` writes the fan app (`/`) and the admin console (`/console/`). */
-export const WEB_DIST = join(import.meta.dirname, '..', 'web', 'dist');
 
 /** Paths the built files own on the shared domain; no API route may begin with one of them. */
 export const APP_PATHS = ['/', '/index.html', '/console/', '/config.json', '/assets/'] as const;
@@ -55,7 +53,7 @@ export const APP_PAGES = `function handler(event) {
 export interface WebStackProps extends StackProps {
   config: EnvironmentConfig;
   api: ApiStack;
-  /** The built web app; defaults to web/dist. */
+  /** The built web app (scripts/build-web.ts); web/dist unless given. */
   siteDir?: string;
 }
 
@@ -76,7 +74,7 @@ export class WebStack extends Stack {
     const { config, api } = props;
     const siteDir = props.siteDir ?? WEB_DIST;
     if (!existsSync(join(siteDir, 'index.html')) || !existsSync(join(siteDir, 'console', 'index.html')))
-      throw new Error(`${siteDir} has no built web app: run \`npm run build:web\` before synth`);
+      throw new Error(`${siteDir} holds no built web app: run \`npm run build:web\` first`);
     const { signIn } = config;
 
     const logs = new s3.Bucket(this, 'AccessLogs', {
@@ -156,15 +154,12 @@ export class WebStack extends Stack {
       enableAcceptEncodingGzip: true,
     });
 
-    const apiOrigin = new origins.HttpOrigin(
-      `${api.api.apiId}.execute-api.${api.region}.${api.urlSuffix}`,
-      {
-        protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-        originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
-        // below API Gateway's own 30 s integration limit, the API answers or fails first
-        readTimeout: Duration.seconds(30),
-      },
-    );
+    const apiOrigin = new origins.HttpOrigin(`${api.api.apiId}.execute-api.${api.region}.${api.urlSuffix}`, {
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+      originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+      // below API Gateway's own 30 s integration limit, the API answers or fails first
+      readTimeout: Duration.seconds(30),
+    });
     const apiBehavior: cloudfront.BehaviorOptions = {
       origin: apiOrigin,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -277,7 +272,8 @@ export class WebStack extends Stack {
       },
       {
         id: 'AwsSolutions::AwsSolutions-L1',
-        reason: "CDK's BucketDeployment handler: its Python runtime is chosen by aws-cdk-lib and moves with it",
+        reason:
+          "CDK's BucketDeployment handler: its Python runtime is chosen by aws-cdk-lib and moves with it",
       },
     );
 

@@ -28,12 +28,7 @@ export function BarChart(props: { title: string; bars: Bar[]; columns: [string, 
         <p class="muted">No sales in this period.</p>
       ) : (
         <>
-          <svg
-            viewBox={`0 0 ${CHART_WIDTH} ${height}`}
-            width="100%"
-            aria-hidden="true"
-            focusable="false"
-          >
+          <svg viewBox={`0 0 ${CHART_WIDTH} ${height}`} width="100%" aria-hidden="true" focusable="false">
             {props.bars.map((bar, i) => {
               const y = GAP + i * (BAR_HEIGHT + GAP);
               const width = Math.max(2, (bar.value / max) * room);
@@ -137,4 +132,5 @@ function DataTable(props: { caption: string; head: [string, string]; rows: [stri
   );
 }
 
-const clip = (text: string, length: number) => (text.length > length ? `${text.slice(0, length - 1)}…` : text);
+const clip = (text: string, length: number) =>
+  text.length > length ? `${text.slice(0, length - 1)}…` : text;

@@ -38,8 +38,8 @@ class TabStorage implements Storage {
 describe('PKCE (RFC 7636)', () => {
   // Appendix B: the example's 32 octets, verifier and S256 challenge
   const octets = new Uint8Array([
-    116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77, 105, 214, 191,
-    240, 91, 88, 5, 88, 83, 132, 141, 121,
+    116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77, 105, 214,
+    191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
   ]);
 
   it('encodes 32 random octets as the 43-character verifier of Appendix B', () => {
@@ -158,7 +158,12 @@ describe('authorization code sign-in against a token endpoint', () => {
 
   it('refuses a redirect whose state is not the one this tab sent (login CSRF), without redeeming it', async () => {
     const storage = new TabStorage();
-    const authorize = await beginSignIn(settings, { app: 'fan', origin: 'https://a.example', returnTo: '', storage });
+    const authorize = await beginSignIn(settings, {
+      app: 'fan',
+      origin: 'https://a.example',
+      returnTo: '',
+      storage,
+    });
     const back = new URL(providerRedirect(authorize, 'code-2'));
     back.searchParams.set('state', 'forged');
     await expect(completeSignIn(settings, { url: back.toString(), storage })).rejects.toThrow(SignInError);
@@ -168,7 +173,12 @@ describe('authorization code sign-in against a token endpoint', () => {
 
   it('refuses a redirect naming another issuer, and a code redeemed with another verifier', async () => {
     const storage = new TabStorage();
-    const authorize = await beginSignIn(settings, { app: 'fan', origin: 'https://a.example', returnTo: '', storage });
+    const authorize = await beginSignIn(settings, {
+      app: 'fan',
+      origin: 'https://a.example',
+      returnTo: '',
+      storage,
+    });
     await expect(
       completeSignIn(settings, {
         url: providerRedirect(authorize, 'code-3', { iss: 'https://evil.example' }),
@@ -176,7 +186,12 @@ describe('authorization code sign-in against a token endpoint', () => {
       }),
     ).rejects.toThrow(/another issuer/);
 
-    const second = await beginSignIn(settings, { app: 'fan', origin: 'https://a.example', returnTo: '', storage });
+    const second = await beginSignIn(settings, {
+      app: 'fan',
+      origin: 'https://a.example',
+      returnTo: '',
+      storage,
+    });
     const back = providerRedirect(second, 'code-4');
     // another tab's verifier: the provider refuses the code
     const pending = JSON.parse(storage.getItem('ticketing.signIn')!);
@@ -186,7 +201,12 @@ describe('authorization code sign-in against a token endpoint', () => {
 
   it('shows what the provider said when the user refused, and ignores pages that are no redirect back', async () => {
     const storage = new TabStorage();
-    const authorize = await beginSignIn(settings, { app: 'fan', origin: 'https://a.example', returnTo: '', storage });
+    const authorize = await beginSignIn(settings, {
+      app: 'fan',
+      origin: 'https://a.example',
+      returnTo: '',
+      storage,
+    });
     const state = new URL(authorize).searchParams.get('state')!;
     await expect(
       completeSignIn(settings, {

@@ -105,7 +105,9 @@ export async function completeSignIn(
   options.storage.removeItem(PENDING);
   const pending = stored ? (JSON.parse(stored) as PendingSignIn) : undefined;
   if (!pending || params.get('state') !== pending.state)
-    throw new SignInError('This sign-in was not started here (its state does not match): please sign in again');
+    throw new SignInError(
+      'This sign-in was not started here (its state does not match): please sign in again',
+    );
   if (params.has('error'))
     throw new SignInError(params.get('error_description') ?? `Sign-in refused: ${params.get('error')}`);
   if (params.has('iss') && params.get('iss') !== settings.issuer)

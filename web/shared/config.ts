@@ -1,3 +1,6 @@
+import type { OidcSettings } from './auth';
+import { finishOidcSignIn } from './oidc-session';
+
 /**
  * What differs between `npm start` and a deployment, read at start from `/config.json` (the local
  * server answers it; in AWS the stack writes it next to the app). Missing fields take the local
@@ -8,7 +11,7 @@ export interface WebConfig {
    * How a user signs in: `dev` — the local "sign in as" box (POST /dev/token); `oidc` — the
    * identity provider the stacks are configured with (authorization code + PKCE).
    */
-  auth: { mode: 'dev' } | { mode: 'oidc'; issuer: string; clientId: string; scopes?: string[] };
+  auth: { mode: 'dev' } | OidcSettings;
   /** The payment windows: the provider's pages, or locally the gateway simulator's stand-ins. */
   checkout: {
     /** Toss's payment window (requestPayment's redirect flow). */
@@ -28,6 +31,8 @@ export async function loadConfig(): Promise<WebConfig> {
   } catch {
     // offline or not served: the local defaults
   }
+  // back from the identity provider (`?code=&state=`): signed in before the app draws anything
+  if (current.auth.mode === 'oidc') await finishOidcSignIn(current.auth);
   return current;
 }
 
