@@ -131,7 +131,11 @@ export function ConcertPage(props: { id: number }) {
   const concert = useLoad(() => api.getConcert(props.id), [props.id]);
   const [message, setMessage] = useState<string>();
   useEffect(() => pageTitle(concert.value?.title ?? 'Concert'), [concert.value]);
-  const { submit: deactivate, busy, error } = useSubmit(async () => {
+  const {
+    submit: deactivate,
+    busy,
+    error,
+  } = useSubmit(async () => {
     await admin.updateConcert(props.id, { isActive: false });
     setMessage('The concert is off sale: fans no longer see it.');
   });
@@ -197,7 +201,10 @@ const rowLabels = (count: number) =>
 export function NewVenuePage() {
   useEffect(() => pageTitle('New venue'), []);
   const [sections, setSections] = useState<SectionDraft[]>([
-    { section: 'Floor', rows: rowLabels(5).map((l) => ({ rowLabel: l, seats: 20, seatType: 'VIP', basePrice: '150000' })) },
+    {
+      section: 'Floor',
+      rows: rowLabels(5).map((l) => ({ rowLabel: l, seats: 20, seatType: 'VIP', basePrice: '150000' })),
+    },
   ]);
   const [created, setCreated] = useState<Venue>();
   const total = sections.reduce((n, s) => n + s.rows.reduce((m, r) => m + (r.seats || 0), 0), 0);
@@ -287,7 +294,10 @@ export function NewVenuePage() {
               <tbody>
                 {section.rows.map((row, r) => {
                   const set = (change: Partial<RowDraft>) =>
-                    update(i, (s) => ({ ...s, rows: s.rows.map((x, k) => (k === r ? { ...x, ...change } : x)) }));
+                    update(i, (s) => ({
+                      ...s,
+                      rows: s.rows.map((x, k) => (k === r ? { ...x, ...change } : x)),
+                    }));
                   const name = `${section.section} row ${row.rowLabel}`;
                   return (
                     <tr key={r}>
@@ -349,7 +359,12 @@ export function NewVenuePage() {
                 ...sections,
                 {
                   section: `Section ${sections.length + 1}`,
-                  rows: rowLabels(5).map((l) => ({ rowLabel: l, seats: 20, seatType: 'R', basePrice: '100000' })),
+                  rows: rowLabels(5).map((l) => ({
+                    rowLabel: l,
+                    seats: 20,
+                    seatType: 'R',
+                    basePrice: '100000',
+                  })),
                 },
               ])
             }
@@ -380,7 +395,13 @@ function SectionRowsMaker(props: { label: string; onMake: (rows: RowDraft[]) => 
       <legend>Make the rows of {props.label}</legend>
       <label>
         Rows
-        <input type="number" min={1} max={1000} value={rows} onInput={(e) => setRows(Number(e.currentTarget.value))} />
+        <input
+          type="number"
+          min={1}
+          max={1000}
+          value={rows}
+          onInput={(e) => setRows(Number(e.currentTarget.value))}
+        />
       </label>
       <label>
         Seats a row

@@ -33,7 +33,9 @@ export function SignInBox(props: { admin?: boolean; onSignedIn?: (session: Sessi
     setError(undefined);
     try {
       const { token } = await api.devToken({ sub: sub.trim(), admin: props.admin || undefined });
-      props.onSignedIn?.(signIn(token));
+      // not inside `onSignedIn?.(…)`: an optional call skips its arguments when there is no callback
+      const session = signIn(token);
+      props.onSignedIn?.(session);
     } catch (err) {
       setError(err instanceof ApiError ? err.detail : 'The server could not be reached');
     } finally {
