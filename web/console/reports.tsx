@@ -38,9 +38,13 @@ export function SalesPage(props: { params: URLSearchParams }) {
       <form class="row" aria-label="Sales report period" onSubmit={filter}>
         <label>
           Group by
-          <select name="groupBy" defaultValue={groupBy}>
-            <option value="genre">Genre</option>
-            <option value="artist">Artist</option>
+          <select name="groupBy">
+            <option value="genre" selected={groupBy === 'genre'}>
+              Genre
+            </option>
+            <option value="artist" selected={groupBy === 'artist'}>
+              Artist
+            </option>
           </select>
         </label>
         <label>
@@ -51,7 +55,7 @@ export function SalesPage(props: { params: URLSearchParams }) {
           To
           <input name="to" type="date" defaultValue={to} />
         </label>
-        <button type="submit">Show</button>
+        <button type="submit">Show the sales</button>
       </form>
       {sales.error && (
         <p role="alert" class="error">

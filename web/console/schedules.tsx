@@ -77,10 +77,10 @@ export function NewSchedulePage(props: { params: URLSearchParams }) {
         <div class="row">
           <label>
             Concert
-            <select name="concertId" required defaultValue={props.params.get('concert') ?? ''}>
+            <select name="concertId" required>
               <option value="">Choose a concert</option>
               {concerts.map((c) => (
-                <option key={c.id} value={c.id}>
+                <option key={c.id} value={c.id} selected={String(c.id) === props.params.get('concert')}>
                   {c.title} — {c.artist}
                 </option>
               ))}
