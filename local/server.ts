@@ -49,7 +49,7 @@ async function main() {
   await buildWeb();
   const web = serveWeb(WEB_DIST, {
     auth: { mode: 'dev' },
-    checkout: { toss: `${simulator.url}/checkout/toss`, builtin: `${simulator.url}/builtin/checkout` },
+    checkout: { toss: `${simulator.url}/checkout/toss` },
   });
   const server = createGateway(routes, firstOf(serveDocs, web));
   server.keepAliveTimeout = 65_000;

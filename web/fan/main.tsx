@@ -5,7 +5,11 @@ import { loadConfig } from '../shared/config';
 import { href, useRoute } from '../shared/router';
 import { useSession } from '../shared/session';
 import { SessionBadge } from '../shared/sign-in';
+import { ConcertPage } from './concert';
 import { ConcertList } from './concerts';
+import { OrderPage } from './order';
+import { MyOrders } from './orders';
+import { SchedulePage } from './schedule';
 
 /** The fan app at `/`: concerts, a concert's performances, the seat map, checkout and orders. */
 function App() {
@@ -29,21 +33,46 @@ function App() {
 }
 
 function Page(props: { parts: string[]; params: URLSearchParams }) {
-  const [first] = props.parts;
+  const [first, id, more] = props.parts;
+  const number = Number(id);
+  const valid = Number.isSafeInteger(number) && number > 0;
   switch (first) {
     case undefined:
-    case 'concerts':
       return <ConcertList params={props.params} />;
-    default:
-      return (
-        <>
-          <h1>Not found</h1>
-          <p>
-            There is no such page. <a href={href('/')}>See the concerts</a>.
-          </p>
-        </>
-      );
+    case 'concerts':
+      if (!id) return <ConcertList params={props.params} />;
+      if (valid) return <ConcertPage key={number} concertId={number} />;
+      break;
+    case 'schedules':
+      if (valid) return <SchedulePage key={number} scheduleId={number} />;
+      break;
+    case 'orders': {
+      if (!id) return <MyOrders />;
+      const payment = Number(props.params.get('payment'));
+      if (valid)
+        return (
+          <OrderPage
+            key={`${number}/${more}`}
+            orderId={number}
+            outcome={more}
+            paymentId={Number.isSafeInteger(payment) && payment > 0 ? payment : undefined}
+          />
+        );
+      break;
+    }
   }
+  return <NotFound />;
+}
+
+function NotFound() {
+  return (
+    <>
+      <h1>Not found</h1>
+      <p>
+        There is no such page. <a href={href('/')}>See the concerts</a>.
+      </p>
+    </>
+  );
 }
 
 await loadConfig();

@@ -14,10 +14,11 @@ export interface WebConfig {
   auth: { mode: 'dev' } | OidcSettings;
   /** The payment windows: the provider's pages, or locally the gateway simulator's stand-ins. */
   checkout: {
-    /** Toss's payment window (requestPayment's redirect flow). */
+    /**
+     * Toss's payment window (requestPayment's redirect flow). The built-in gateway (card, kakao,
+     * naver) names its window in the payment's `checkout.checkoutUrl`.
+     */
     toss?: string;
-    /** The built-in gateway's checkout page (card, kakao, naver). */
-    builtin?: string;
   };
 }
 

@@ -35,10 +35,7 @@ export async function startWebStack(env: Record<string, string> = {}): Promise<W
   const api = await createTestApi(env, { serve: (req, res) => web?.(req, res) ?? false });
   web = serveWeb(dist, {
     auth: { mode: 'dev' },
-    checkout: {
-      toss: `${api.simulator.url}/checkout/toss`,
-      builtin: `${api.simulator.url}/builtin/checkout`,
-    },
+    checkout: { toss: `${api.simulator.url}/checkout/toss` },
   });
   // what AWS runs on its own, without the test asking: webhooks, the relay, refunds
   let pumping = false;
