@@ -199,7 +199,7 @@ describe('authorization code sign-in against a token endpoint', () => {
     await expect(completeSignIn(settings, { url: back, storage })).rejects.toThrow(/verifier is wrong/);
   });
 
-  it('shows what the provider said when the user refused, and ignores pages that are no redirect back', async () => {
+  it("shows what the provider said when the user refused, and leaves alone pages that are no provider's redirect", async () => {
     const storage = new TabStorage();
     const authorize = await beginSignIn(settings, {
       app: 'fan',
@@ -215,5 +215,14 @@ describe('authorization code sign-in against a token endpoint', () => {
       }),
     ).rejects.toThrow('User cancelled');
     expect(await completeSignIn(settings, { url: 'https://a.example/#/orders', storage })).toBeUndefined();
+    // Toss's fail redirect: `code` and `message`, no state — the order page's, not a sign-in
+    await beginSignIn(settings, { app: 'fan', origin: 'https://a.example', returnTo: '', storage });
+    expect(
+      await completeSignIn(settings, {
+        url: 'https://a.example/?code=PAY_PROCESS_CANCELED&message=cancelled#/orders/1/toss-fail',
+        storage,
+      }),
+    ).toBeUndefined();
+    expect(storage.getItem('ticketing.signIn')).not.toBeNull();
   });
 });

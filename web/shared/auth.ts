@@ -92,15 +92,17 @@ export async function beginSignIn(
 /**
  * Finishes a sign-in when `url` is the provider's redirect back (`?code=&state=`): checks the state
  * (and the issuer, RFC 9207, when the provider names it), redeems the code with the verifier, checks
- * the ID token's nonce. Answers undefined when `url` is no redirect back; throws SignInError when it
- * is one that must not be trusted or the provider refused.
+ * the ID token's nonce. Answers undefined when `url` is no redirect back from the provider; throws
+ * SignInError when it is one that must not be trusted or the provider refused.
  */
 export async function completeSignIn(
   settings: OidcSettings,
   options: { url: string; storage: Storage; fetch?: typeof fetch },
 ): Promise<(Tokens & { returnTo: string }) | undefined> {
   const params = new URL(options.url).searchParams;
-  if (!params.has('code') && !params.has('error')) return undefined;
+  // a provider's answer always carries the state; a payment window's way back (Toss's fail URL has
+  // `code` and `message`) does not, and is left to the page it is for
+  if (!params.has('state') || (!params.has('code') && !params.has('error'))) return undefined;
   const stored = options.storage.getItem(PENDING);
   options.storage.removeItem(PENDING);
   const pending = stored ? (JSON.parse(stored) as PendingSignIn) : undefined;
