@@ -20,7 +20,8 @@ export function SignInBox(props: { admin?: boolean; onSignedIn?: (session: Sessi
     setError(undefined);
     try {
       const { token } = await api.devToken({ sub: sub.trim(), admin: props.admin || undefined });
-      props.onSignedIn?.(signIn(token));
+      const session = signIn(token);
+      props.onSignedIn?.(session);
     } catch (err) {
       setError(err instanceof ApiError ? err.detail : 'The server could not be reached');
     } finally {
