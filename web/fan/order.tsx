@@ -153,7 +153,7 @@ function OrderView(props: { orderId: number; outcome: string | undefined; paymen
             act(async () => {
               try {
                 setOrder(await api.extendHold(order.id));
-                setNotice('Your seats are held two minutes longer.');
+                setNotice('Your seats are held a little longer.');
               } finally {
                 setExtended(true);
               }

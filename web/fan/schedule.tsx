@@ -88,6 +88,8 @@ function SeatPicker(props: {
   const [notice, setNotice] = useState<Notice>();
   const [busy, setBusy] = useState(false);
   const etag = useRef<string | undefined>(undefined);
+  // `ready` marks this page's map only
+  useEffect(() => () => void delete document.body.dataset.seatMap, []);
   const selectedRef = useRef(selected);
   selectedRef.current = selected;
 

@@ -40,7 +40,6 @@ export function WaitingRoom(props: {
 }) {
   const [status, setStatus] = useState<QueueStatus>();
   const [error, setError] = useState<string>();
-  const [joinedAt] = useState(Date.now);
 
   useEffect(() => {
     let stopped = false;
@@ -109,7 +108,6 @@ export function WaitingRoom(props: {
           </dd>
         </dl>
       )}
-      <p class="muted">Waiting for {roughly((Date.now() - joinedAt) / 1000).replace('about ', '')} so far.</p>
       {error && (
         <p role="alert" class="error">
           {error}

@@ -15,7 +15,7 @@ export function clock(seconds: number): string {
 
 /** "about 3 minutes" — for estimates, which should not pretend to be exact. */
 export function roughly(seconds: number): string {
-  if (seconds < 60) return 'less than a minute';
+  if (seconds < 60) return `about ${Math.max(5, Math.round(seconds / 5) * 5)} seconds`;
   const minutes = Math.round(seconds / 60);
   if (minutes < 90) return `about ${minutes} minute${minutes === 1 ? '' : 's'}`;
   return `about ${Math.round(minutes / 60)} hours`;

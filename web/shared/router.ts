@@ -35,6 +35,8 @@ export function useRoute(): Route {
     const update = () => setRoute(currentRoute());
     addEventListener('hashchange', update);
     addEventListener('popstate', update);
+    // the hash may have changed between the first render and this effect (effects run after paint)
+    update();
     return () => {
       removeEventListener('hashchange', update);
       removeEventListener('popstate', update);

@@ -62,6 +62,8 @@ export function useSession(): Session | undefined {
     listeners.add(setSession);
     const onStorage = (e: StorageEvent) => e.key === KEY && setSession(currentSession());
     addEventListener('storage', onStorage);
+    // a sign-in between the first render and this effect
+    if (currentSession()?.token !== session?.token) setSession(currentSession());
     return () => {
       listeners.delete(setSession);
       removeEventListener('storage', onStorage);

@@ -8,6 +8,8 @@ import { expect } from 'vitest';
 import { serveWeb } from '../../local/web';
 import { buildWeb } from '../../scripts/build-web';
 import { createTestApi, type TestApi } from '../../test/api';
+import { SEAT_SIZE, SeatModel } from '../fan/seat-map/model';
+import type { VenueLayout } from '../shared/api';
 import type { WebConfig } from '../shared/config';
 
 /**
@@ -76,7 +78,8 @@ export async function openApp(stack: WebStack, path = '/'): Promise<Page> {
     viewport: { width: 1280, height: 900 },
   });
   const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+  // generous: two cores shared by PostgreSQL, the server, Chromium and other test files
+  page.setDefaultTimeout(30_000);
   page.on('pageerror', (error) => console.error('[browser]', error));
   await page.goto(path);
   return page;
@@ -101,4 +104,45 @@ export async function signInAs(page: Page, sub: string): Promise<void> {
   await form.getByLabel(/Sign in as/).fill(sub);
   await form.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText(`Signed in as ${sub}`).waitFor();
+}
+
+/** The app's own seat model of a venue, to find where a seat is drawn. */
+export async function seatModel(stack: WebStack, venueId: number): Promise<SeatModel> {
+  const layout = await stack.api.request<VenueLayout>('GET', `/venues/${venueId}/layout`);
+  return new SeatModel(layout.body);
+}
+
+/** Clicks a seat on the map's canvas, where the map draws it now. */
+export async function clickSeat(page: Page, model: SeatModel, seatId: number): Promise<void> {
+  const canvas = page.locator('canvas[aria-roledescription="seat map"]');
+  const view = await canvas.getAttribute('data-view');
+  const [scale, x, y] = view!.split(' ').map(Number) as [number, number, number];
+  const index = model.indexOf(seatId);
+  expect(index).toBeGreaterThanOrEqual(0);
+  const position = {
+    x: x + (model.seatX[index]! + SEAT_SIZE / 2) * scale,
+    y: y + (model.seatY[index]! + SEAT_SIZE / 2) * scale,
+  };
+  const box = (await canvas.boundingBox())!;
+  expect(position.x, 'the seat is in sight').toBeLessThan(box.width);
+  expect(position.y, 'the seat is in sight').toBeLessThan(box.height);
+  await canvas.click({ position });
+}
+
+/** Opens a schedule's page and waits for its seat map to be drawn with the seats' statuses. */
+export async function openSeatMap(page: Page, scheduleId: number): Promise<void> {
+  await page.goto(`/#/schedules/${scheduleId}`);
+  try {
+    await page.waitForFunction(() => document.body.dataset.seatMap === 'ready');
+  } catch (error) {
+    await screenshot(page, `failed-seat-map-${scheduleId}`);
+    console.log(
+      await page.evaluate(() => [
+        location.href,
+        document.body.dataset.seatMap,
+        document.querySelector('main')?.textContent,
+      ]),
+    );
+    throw error;
+  }
 }

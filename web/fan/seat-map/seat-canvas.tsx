@@ -93,10 +93,11 @@ export function SeatCanvas(props: SeatCanvasProps) {
 
   useEffect(draw, [props.model, props.available, props.selected, props.cursor]);
 
-  // keep the keyboard's seat in sight, close enough to tell seats apart
+  // keep the keyboard's seat in sight, close enough to tell seats apart (a click moves nothing)
+  const byKeyboard = useRef(false);
   useEffect(() => {
     const el = canvas.current;
-    if (props.cursor === undefined || !el || document.activeElement !== el) return;
+    if (props.cursor === undefined || !el || !byKeyboard.current) return;
     const v = view.current;
     if (v.scale < 12) zoomAt(14 / v.scale, ...screenOf(v, props.model, props.cursor));
     const [sx, sy] = screenOf(view.current, props.model, props.cursor);
@@ -121,10 +122,11 @@ export function SeatCanvas(props: SeatCanvasProps) {
     return () => el.removeEventListener('wheel', wheel);
   }, []);
 
-  const drag = useRef<{ x: number; y: number; moved: boolean; pointers: number } | undefined>(undefined);
+  const drag = useRef<{ x: number; y: number; moved: boolean } | undefined>(undefined);
   const onPointerDown = (e: PointerEvent) => {
+    byKeyboard.current = false;
     canvas.current!.setPointerCapture(e.pointerId);
-    drag.current = { x: e.clientX, y: e.clientY, moved: false, pointers: (drag.current?.pointers ?? 0) + 1 };
+    drag.current = { x: e.clientX, y: e.clientY, moved: false };
   };
   const onPointerMove = (e: PointerEvent) => {
     const d = drag.current;
@@ -171,13 +173,16 @@ export function SeatCanvas(props: SeatCanvasProps) {
     const action = keys[e.key];
     if (!action) return;
     e.preventDefault();
+    byKeyboard.current = true;
     if (cursor === undefined && !'+=-0'.includes(e.key))
       props.onCursor(firstAvailable(model, props.available));
     else action();
   };
 
   const onFocus = () => {
-    if (props.cursor === undefined) props.onCursor(firstAvailable(props.model, props.available));
+    // focus by Tab (a click sets its own seat)
+    if (props.cursor === undefined && !drag.current)
+      props.onCursor(firstAvailable(props.model, props.available));
   };
 
   return (
@@ -249,6 +254,8 @@ function paint(
   if (!el || !ctx) return;
   const { model, available, selected, cursor } = props;
   const dpr = el.width / Math.max(1, el.clientWidth);
+  // where the map is, for tools that point at seats (the browser tests)
+  el.dataset.view = `${v.scale} ${v.x} ${v.y}`;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, el.width, el.height);
