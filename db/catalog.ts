@@ -298,11 +298,13 @@ export async function findPublicSchedule(db: Db, id: number) {
            json_build_object('id', c.id, 'title', c.title, 'artist', c.artist, 'genre', c.genre,
                              'description', c.description, 'runtimeMinutes', c.runtime_minutes) as concert,
            json_build_object('id', v.id, 'name', v.name, 'address', v.address) as venue,
-           json_build_object('enabled', coalesce(wr.enabled, false)) as "waitingRoom"
+           json_build_object('enabled', coalesce(wr.enabled, false)) as "waitingRoom",
+           json_build_object('enabled', coalesce(wl.enabled, false)) as waitlist
     from schedules s
     join concerts c on c.id = s.concert_id and c.is_active
     join venues v on v.id = s.venue_id
     left join waiting_rooms wr on wr.schedule_id = s.id
+    left join waitlists wl on wl.schedule_id = s.id
     where s.id = ${id}
   `;
   return row;

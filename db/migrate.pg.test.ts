@@ -35,6 +35,8 @@ describe('migrate', () => {
       '0009_waiting_room.sql',
       '0010_hold_extension.sql',
       '0011_open_queue_known_schedules.sql',
+      '0012_best_available.sql',
+      '0013_waitlist.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

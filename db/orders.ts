@@ -18,6 +18,8 @@ export interface OrderView {
   totalAmount: string;
   holdExpiresAt: Date | null;
   createdAt: Date;
+  /** A wait-list offer. */
+  offer: boolean;
   items: {
     id: number;
     seatId: number;
@@ -85,6 +87,8 @@ export interface LockedOrder {
   scheduleStatus: ScheduleStatus;
   /** Seats of the schedule may be sold now (`schedule_on_sale`: open, not started, concert active). */
   scheduleOnSale: boolean;
+  /** Made by the wait-list (an offer, with its own deadline). */
+  offer: boolean;
 }
 
 /** Locks the order row. Callers lock the order's seats first (see db/seats.ts). */
@@ -94,7 +98,7 @@ export async function lockOrder(tx: Tx, orderId: number): Promise<LockedOrder | 
            o.total_amount::text as "totalAmount", o.paid_by as "paidBy", order_hold_lapsed(o) as lapsed,
            order_is_open(o) as open,
            s.start_at <= now() as "scheduleStarted", s.status as "scheduleStatus",
-           schedule_on_sale(s, c) as "scheduleOnSale"
+           schedule_on_sale(s, c) as "scheduleOnSale", o.offer
     from orders o join schedules s on s.id = o.schedule_id join concerts c on c.id = s.concert_id
     where o.id = ${orderId}
     for update of o
@@ -238,9 +242,12 @@ export async function expireLapsedBatch(
       set status = 'available', hold_expires_at = null, order_id = null, version = ss.version + 1
       -- = any(array(...)): index look-ups for the batch, never a scan of the whole table
       where ss.id = any(array(select id from lapsed))
-      returning 1
+      returning ss.schedule_id
+    ), due as (
+      -- the freed seats go to the schedules' wait-lists first (0013): noted in this transaction
+      select note_seats_freed(array(select distinct schedule_id from released))
     )
-    select (select count(*) from released)::int as seats,
+    select (select count(*) from released)::int as seats, (select count(*) from due) as noted,
            coalesce((select array_agg(id) from expired), '{}') as "orderIds"
   `;
   return row!;

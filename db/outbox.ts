@@ -8,7 +8,10 @@ export type DomainEventType =
   | 'payment.failed'
   | 'refund.requested'
   | 'refund.sent'
-  | 'refund.failed';
+  | 'refund.failed'
+  /** written by SQL (serve_waitlist, follow_offer: db/migrations/0013_waitlist.sql) */
+  | 'waitlist.offered'
+  | 'waitlist.lapsed';
 
 /** Written in the same transaction as the change it announces; the relay publishes it later. */
 export async function recordEvent(

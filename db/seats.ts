@@ -184,14 +184,24 @@ export async function holdSeats(db: Db, input: HoldInput): Promise<HoldResult> {
   return hold;
 }
 
-/** Puts seats back on sale. Only seats that still belong to `orderId` are touched. */
+/**
+ * Puts seats back on sale. Only seats that still belong to `orderId` are touched. The schedule's
+ * wait-list, when it is on, is noted as due in the same statement (`note_seats_freed`, 0013): the
+ * seats are offered to it right after the commit, or by the sweeper.
+ */
 export async function releaseSeats(tx: Tx, orderId: number, scheduleSeatIds: number[]): Promise<number> {
-  const result = await tx`
-    update schedule_seats
-    set status = 'available', hold_expires_at = null, order_id = null, version = version + 1
-    where id = any(${scheduleSeatIds}::bigint[]) and order_id = ${orderId}
+  const [row] = await tx<{ released: number }[]>`
+    with released as (
+      update schedule_seats
+      set status = 'available', hold_expires_at = null, order_id = null, version = version + 1
+      where id = any(${scheduleSeatIds}::bigint[]) and order_id = ${orderId}
+      returning schedule_id
+    ), due as (
+      select note_seats_freed(array(select distinct schedule_id from released))
+    )
+    select (select count(*) from released)::int as released, (select count(*) from due) as noted
   `;
-  return result.count;
+  return row!.released;
 }
 
 /** The held seats of an order keep the order's new deadline (a hold extension). */
@@ -215,79 +225,6 @@ export async function setSeatsOfOrder(
       and id in (select schedule_seat_id from order_items where order_id = ${orderId} and status <> 'cancelled')
   `;
   return result.count;
-}
-
-export interface BlockFilter {
-  section?: string;
-  seatType?: string;
-  maxPrice?: number;
-  /** Only this row (a pick that holds the row's lock looks again with fresh data). */
-  row?: { section: string; rowLabel: string };
-}
-
-export interface CandidateBlock {
-  section: string;
-  rowLabel: string;
-  seatIds: number[];
-  /** Taking this block would leave exactly one empty seat beside it. */
-  strands: boolean;
-  score: number;
-}
-
-/**
- * Blocks of `quantity` adjacent free seats in one row, best first: blocks that strand no single
- * seat before those that do, then by the seats' rank (rows nearer the stage, seats nearer the
- * centre). Free runs are found with gaps-and-islands: consecutive numbers share
- * `number - row_number()`.
- */
-export async function findCandidateBlocks(
-  db: Db,
-  scheduleId: number,
-  quantity: number,
-  filter: BlockFilter,
-  limit: number,
-): Promise<CandidateBlock[]> {
-  const matches = db`
-    ss.schedule_id = ${scheduleId} and seat_is_free(ss)
-    ${filter.section ? db`and seat.section = ${filter.section}` : db``}
-    ${filter.seatType ? db`and seat.seat_type = ${filter.seatType}` : db``}
-    ${filter.maxPrice !== undefined ? db`and ss.price <= ${filter.maxPrice}` : db``}
-    ${filter.row ? db`and seat.section = ${filter.row.section} and seat.row_label = ${filter.row.rowLabel}` : db``}
-  `;
-  return db<CandidateBlock[]>`
-    with best_rows as (
-      -- only the best rows that could hold the block at all: the window functions below then
-      -- look at a few hundred seats instead of the whole venue
-      select seat.section, seat.row_label
-      from schedule_seats ss join seats seat on seat.id = ss.seat_id
-      where ${matches}
-      group by seat.section, seat.row_label
-      having count(*) >= ${quantity}
-      order by min(seat.rank), seat.section, seat.row_label
-      limit ${Math.max(8, Math.ceil(limit / 2))}
-    ), free as (
-      select seat.id as seat_id, seat.section, seat.row_label, seat.number, seat.rank,
-             seat.number - row_number() over (partition by seat.section, seat.row_label order by seat.number) as grp
-      from schedule_seats ss join seats seat on seat.id = ss.seat_id
-      join best_rows b on b.section = seat.section and b.row_label = seat.row_label
-      where ${matches}
-    ), runs as (
-      select section, row_label, grp, min(number) as lo, max(number) as hi
-      from free group by section, row_label, grp
-      having count(*) >= ${quantity}
-    ), blocks as (
-      select r.section, r.row_label, start, start + ${quantity} - 1 as stop,
-             (start - r.lo = 1 or r.hi - (start + ${quantity} - 1) = 1) as strands
-      from runs r cross join lateral generate_series(r.lo, r.hi - ${quantity} + 1) as start
-    )
-    select b.section, b.row_label as "rowLabel", b.strands,
-           array_agg(f.seat_id order by f.number) as "seatIds", sum(f.rank)::int as score
-    from blocks b
-    join free f on f.section = b.section and f.row_label = b.row_label and f.number between b.start and b.stop
-    group by b.section, b.row_label, b.start, b.strands
-    order by b.strands, score, b.section, b.row_label, b.start
-    limit ${limit}
-  `;
 }
 
 /** Books the seats of these items for the order (the caller has them locked and checked free). */
@@ -330,51 +267,30 @@ export async function singleSeatsLeftBy(tx: Tx, scheduleId: number, seatIds: num
   return rows.map((r) => r.seatId);
 }
 
-/**
- * Claims a row of a schedule for one best-available pick at a time, without waiting: two picks
- * in one row, each deciding from the same snapshot, could together strand a seat between them.
- * Held until the transaction ends.
- */
-export async function tryLockRow(
-  tx: Tx,
-  scheduleId: number,
-  section: string,
-  rowLabel: string,
-): Promise<boolean> {
-  const [row] = await tx<{ locked: boolean }[]>`
-    select pg_try_advisory_xact_lock(row_lock_key(${scheduleId}, ${section}, ${rowLabel})) as locked
-  `;
-  return row!.locked;
-}
-
-/** Waits for the row's pick lock (see `tryLockRow`): queueing behind the pick working there. */
-export async function lockRow(tx: Tx, scheduleId: number, section: string, rowLabel: string): Promise<void> {
-  await tx`
-    select pg_advisory_xact_lock(row_lock_key(${scheduleId}, ${section}, ${rowLabel})) is null as locked
-  `;
+export interface BestAvailableInput {
+  userId: number;
+  scheduleId: number;
+  quantity: number;
+  section?: string;
+  seatType?: string;
+  maxPrice?: number;
+  ttlSeconds: number;
+  maxSeatsPerUser: number;
 }
 
 /**
- * Rows that have at least `quantity` free seats matching the filter, best first: the cheap first
- * step of a best-available pick (counts only; the block search runs on one claimed row).
+ * "The best `quantity` adjacent seats", searched and held by `hold_best_available`
+ * (db/migrations/0012_best_available.sql) in one round trip. The answer is `hold_seats`': the
+ * order when one was held, otherwise what explains why not (no such schedule, not on sale, the
+ * per-user limit; none of these: no block is left).
  */
-export async function candidateRows(
-  db: Db,
-  scheduleId: number,
-  quantity: number,
-  filter: BlockFilter,
-  limit: number,
-): Promise<{ section: string; rowLabel: string }[]> {
-  return db<{ section: string; rowLabel: string }[]>`
-    select seat.section, seat.row_label as "rowLabel"
-    from schedule_seats ss join seats seat on seat.id = ss.seat_id
-    where ss.schedule_id = ${scheduleId} and seat_is_free(ss)
-      ${filter.section ? db`and seat.section = ${filter.section}` : db``}
-      ${filter.seatType ? db`and seat.seat_type = ${filter.seatType}` : db``}
-      ${filter.maxPrice !== undefined ? db`and ss.price <= ${filter.maxPrice}` : db``}
-    group by seat.section, seat.row_label
-    having count(*) >= ${quantity}
-    order by min(seat.rank), seat.section, seat.row_label
-    limit ${limit}
+export async function holdBestAvailable(db: Db, input: BestAvailableInput): Promise<HoldResult> {
+  const [row] = await db<{ hold: HoldResult }[]>`
+    select hold_best_available(${input.userId}, ${input.scheduleId}, ${input.quantity}, ${input.section ?? null},
+                               ${input.seatType ?? null}, ${input.maxPrice ?? null}::numeric, ${input.ttlSeconds},
+                               ${input.maxSeatsPerUser}) as hold
   `;
+  const hold = row!.hold;
+  if (hold.order) fromOrderJson(hold.order);
+  return hold;
 }

@@ -10,6 +10,7 @@ import {
   REFUND_STATUSES,
   SCHEDULE_STATUSES,
   SEAT_STATUSES,
+  WAITLIST_STATUSES,
 } from './vocabulary';
 
 let db: TestDatabase;
@@ -30,6 +31,7 @@ const declared: Record<string, readonly string[]> = {
   'payments.refund_status': REFUND_STATUSES,
   'webhook_events.provider': PROVIDERS,
   'webhook_events.type': PAYMENT_EVENT_TYPES,
+  'waitlist_entries.status': WAITLIST_STATUSES,
 };
 
 /** Single-column CHECK constraints of the form `column in ('a', 'b', …)`, as PostgreSQL stores them. */

@@ -37,6 +37,18 @@ export type SignedProvider = (typeof SIGNED_PROVIDERS)[number];
 export const REFUND_STATUSES = ['requested', 'sent', 'failed'] as const;
 export type RefundStatus = (typeof REFUND_STATUSES)[number];
 
+/** A wait-list entry (API.md "Second chances"): waiting, then offered, then what became of the offer. */
+export const WAITLIST_STATUSES = [
+  'waiting',
+  'offered',
+  'accepted',
+  'lapsed',
+  'declined',
+  'left',
+  'closed',
+] as const;
+export type WaitlistStatus = (typeof WAITLIST_STATUSES)[number];
+
 /** What a PG's webhook may tell us about a payment. */
 export const PAYMENT_EVENT_TYPES = ['payment.succeeded', 'payment.failed', 'payment.cancelled'] as const;
 export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];

@@ -6,6 +6,7 @@ import * as seats from '../db/seats';
 import { AppError, notFound } from './errors';
 import { decodeCursor, encodeCursor } from './orders';
 import { configureWaitingRoom, type WaitingRoomInput, waitingRoomView } from './waiting-room';
+import { configureWaitlist, type WaitlistSettings, waitlistView } from './waitlist';
 
 /** Browsing for fans, and the catalog administration behind it. */
 
@@ -51,6 +52,8 @@ export interface CreateScheduleInput {
   /** Refuse explicit picks that would strand a single empty seat. */
   noSingleSeatGaps?: boolean;
   waitingRoom?: WaitingRoomInput;
+  /** The cancellation wait-list (API.md "Second chances"). */
+  waitlist?: WaitlistSettings;
 }
 
 export async function listConcerts(db: Db, filter: ConcertSearch) {
@@ -233,10 +236,12 @@ export async function createSchedule(db: Db, input: CreateScheduleInput, now = n
       singleSeatRule: input.noSingleSeatGaps ?? false,
     });
     if (input.waitingRoom) await configureWaitingRoom(tx, schedule.id, input.waitingRoom, now);
+    if (input.waitlist) await configureWaitlist(tx, schedule.id, input.waitlist);
     return {
       ...schedule,
       noSingleSeatGaps: singleSeatRule,
       waitingRoom: await waitingRoomView(tx, schedule.id, now),
+      waitlist: await waitlistView(tx, schedule.id),
     };
   });
 }
@@ -251,6 +256,7 @@ export async function adminSchedule(db: Db, id: number, now = new Date()) {
     noSingleSeatGaps: singleSeatRule,
     seatCount: await catalog.scheduleSeatCount(db, id),
     waitingRoom: await waitingRoomView(db, id, now),
+    waitlist: await waitlistView(db, id),
     ...(rest.status === 'cancelled' ? { cancellation: await reports.cancellationProgress(db, id) } : {}),
   };
 }

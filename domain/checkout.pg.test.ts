@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../test/api';
 import { createShow, invariantViolations, type Show } from '../test/fixtures';
+import * as flows from '../test/gateway-flows';
 
 /**
  * Paying through a real gateway's flow, end to end: the API, the simulator over HTTP (Toss's
@@ -10,12 +11,13 @@ import { createShow, invariantViolations, type Show } from '../test/fixtures';
 let api: TestApi;
 let show: Show;
 let fan: string;
-let nextSeat = 0;
+let dealSeats: (n: number) => number[];
 
 beforeAll(async () => {
   api = await createTestApi({ MAX_SEATS_PER_USER: '1000' });
   show = await createShow(api.sql, { rows: 10, seatsPerRow: 20, price: 15000 });
   fan = await api.token('checkout-fan');
+  dealSeats = flows.seatDealer(show);
 });
 afterAll(async () => {
   await api.settle();
@@ -23,45 +25,11 @@ afterAll(async () => {
   await api.close();
 });
 
-async function startPayment(provider: string, n = 2) {
-  const seatIds = show.seatIds.slice(nextSeat, nextSeat + n);
-  nextSeat += n;
-  const order = await api.request('POST', '/orders', {
-    token: fan,
-    body: { scheduleId: show.scheduleId, seatIds },
-  });
-  const payment = await api.request('POST', `/orders/${order.body.id}/payments`, {
-    token: fan,
-    body: { provider },
-  });
-  expect(payment.status).toBe(201);
-  return { orderId: order.body.id as number, payment: payment.body, seatIds };
-}
-
-/** The buyer approves in Toss's window (the simulator's page); Toss redirects to the success URL. */
-async function approveInTossWindow(checkout: Record<string, unknown>) {
-  const res = await fetch(`${api.simulator.url}/checkout/toss/approve`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      ...checkout,
-      successUrl: 'https://app.test/success',
-      failUrl: 'https://app.test/fail',
-    }),
-    redirect: 'manual',
-  });
-  const back = new URL(res.headers.get('location')!);
-  expect(back.pathname).toBe('/success');
-  return { paymentKey: back.searchParams.get('paymentKey')!, amount: back.searchParams.get('amount')! };
-}
-
+const startPayment = (provider: string, n = 2) =>
+  flows.startPayment(api, { token: fan, scheduleId: show.scheduleId, seatIds: dealSeats(n), provider });
 const confirm = (orderId: number, paymentId: number, body: unknown) =>
   api.request('POST', `/orders/${orderId}/payments/${paymentId}/confirm`, { token: fan, body });
 const calls = (key: string) => api.simulator.state.counts.calls[key] ?? 0;
-const seatStatuses = async (orderId: number) =>
-  (
-    await api.sql`select status from schedule_seats where id in (select schedule_seat_id from order_items where order_id = ${orderId}) order by id`
-  ).map((r) => r.status);
 const fault = (paymentRef: string, ...modes: string[]) => api.simulator.setFaults(paymentRef, modes as never);
 
 describe('toss: window → redirect → confirm', () => {
@@ -74,7 +42,7 @@ describe('toss: window → redirect → confirm', () => {
       amount: 30000,
       customerKey: expect.stringMatching(/^cust_[0-9a-f]{32}$/),
     });
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
 
     const res = await confirm(orderId, payment.id, redirect);
 
@@ -85,7 +53,7 @@ describe('toss: window → redirect → confirm', () => {
       status: 'success',
       pgTid: redirect.paymentKey,
     });
-    expect(await seatStatuses(orderId)).toEqual(['booked', 'booked']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['booked', 'booked']);
     // Toss's PAYMENT_STATUS_CHANGED follows; fetched and applied, it changes nothing
     await api.settle();
     const [paid] =
@@ -97,7 +65,7 @@ describe('toss: window → redirect → confirm', () => {
   it('applies a payment once when the confirm, a repeated confirm and the webhook race', async () => {
     const { orderId, payment } = await startPayment('toss');
     fault(payment.checkout.orderId, 'duplicateWebhook');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
 
     const [first, second] = await Promise.all([
       confirm(orderId, payment.id, redirect),
@@ -117,7 +85,7 @@ describe('toss: window → redirect → confirm', () => {
 
   it('refuses a confirm whose amount is not the payment’s, without asking Toss', async () => {
     const { orderId, payment } = await startPayment('toss');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
     const before = calls('toss confirm');
 
     const res = await confirm(orderId, payment.id, { ...redirect, amount: '1.00' });
@@ -129,7 +97,7 @@ describe('toss: window → redirect → confirm', () => {
 
   it('answers 402 with Toss’s code for a declined card and puts the seats back on sale', async () => {
     const { orderId, payment } = await startPayment('toss');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
     fault(payment.checkout.orderId, 'decline');
 
     const res = await confirm(orderId, payment.id, redirect);
@@ -141,12 +109,12 @@ describe('toss: window → redirect → confirm', () => {
     ]);
     const order = (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
     expect([order.status, order.payments[0].status]).toEqual(['cancelled', 'fail']);
-    expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['available', 'available']);
   });
 
   it('answers 503 while Toss does not answer, changes nothing, and confirms once it does', async () => {
     const { orderId, payment } = await startPayment('toss');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
     fault(payment.checkout.orderId, 'error500');
     const before = calls('toss confirm');
 
@@ -164,7 +132,7 @@ describe('toss: window → redirect → confirm', () => {
 
   it('does not capture the money of an order whose hold has lapsed', async () => {
     const { orderId, payment } = await startPayment('toss');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
     await api.sql`update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId}`;
     const before = calls('toss confirm');
 
@@ -189,26 +157,6 @@ describe('toss: window → redirect → confirm', () => {
   });
 });
 
-/** The buyer pays in PortOne's window (the simulator's page): PortOne sends its webhook and redirects. */
-async function payInPortOneWindow(checkout: Record<string, unknown>, decision = 'approve') {
-  const query = new URLSearchParams({
-    ...(Object.fromEntries(Object.entries(checkout).map(([k, v]) => [k, String(v)])) as Record<
-      string,
-      string
-    >),
-    redirectUrl: 'https://app.test/done',
-  });
-  const opened = await fetch(`${api.simulator.url}/checkout/portone?${query}`);
-  expect(opened.status).toBe(200);
-  const res = await fetch(`${api.simulator.url}/checkout/portone`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ paymentId: String(checkout.paymentId), decision }).toString(),
-    redirect: 'manual',
-  });
-  return new URL(res.headers.get('location')!);
-}
-
 describe('portone: window → webhook → fetch', () => {
   it('gives the checkout data for PortOne.requestPayment and books on its (verified, fetched) webhook', async () => {
     const { orderId, payment } = await startPayment('portone');
@@ -222,7 +170,7 @@ describe('portone: window → webhook → fetch', () => {
     });
     const before = calls('portone fetch');
 
-    await payInPortOneWindow(payment.checkout);
+    await flows.payInPortOneWindow(api, payment.checkout);
     await api.settle();
 
     const order = (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
@@ -239,7 +187,7 @@ describe('portone: window → webhook → fetch', () => {
     fault(payment.checkout.paymentId, 'lateWebhook');
     api.simulator.state.lateWebhookMs = 300;
 
-    await payInPortOneWindow(payment.checkout);
+    await flows.payInPortOneWindow(api, payment.checkout);
     const confirmed = await confirm(orderId, payment.id, {});
     await api.settle();
 
@@ -269,18 +217,18 @@ describe('portone: window → webhook → fetch', () => {
 
   it('answers 402 for a payment PortOne reports failed and puts the seats back', async () => {
     const { orderId, payment } = await startPayment('portone');
-    await payInPortOneWindow(payment.checkout, 'decline');
+    await flows.payInPortOneWindow(api, payment.checkout, { decision: 'decline' });
     fault(payment.checkout.paymentId, 'noWebhook');
 
     const res = await confirm(orderId, payment.id, {});
 
     expect([res.status, res.body.code]).toEqual([402, 'PAYMENT_DECLINED']);
-    expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['available', 'available']);
   });
 
   it('sends the refund of a cancelled PortOne order once', async () => {
     const { orderId, payment } = await startPayment('portone');
-    await payInPortOneWindow(payment.checkout);
+    await flows.payInPortOneWindow(api, payment.checkout);
     await api.settle();
     fault(payment.checkout.paymentId, 'refundLosesAnswer');
     const before = api.simulator.state.counts.refundsExecuted.portone ?? 0;
@@ -297,7 +245,7 @@ describe('portone: window → webhook → fetch', () => {
 describe('refunds are executed', () => {
   async function paidTossOrder() {
     const { orderId, payment, seatIds } = await startPayment('toss');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
     expect((await confirm(orderId, payment.id, redirect)).body.status).toBe('paid');
     return { orderId, payment, seatIds };
   }

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { databaseSettings, parseSettings } from '../db/config';
 import type { BookingLimits } from './orders';
+import type { WaitlistLimits } from './waitlist-offers';
 
 /**
  * Every setting the service reads, validated once at start-up. The same names exist as
@@ -19,6 +20,8 @@ export const configSchema = z.object({
   PAYMENT_TTL_SECONDS: seconds(600),
   /** How much longer one extension keeps a hold (POST /orders/{id}/extend, once per order). */
   HOLD_EXTENSION_SECONDS: seconds(120),
+  /** How long a wait-list offer waits for its payment (API.md "Second chances"). */
+  OFFER_TTL_SECONDS: seconds(600),
   SWEEP_INTERVAL_SECONDS: seconds(60),
   MAX_SEATS_PER_ORDER: count(1, 100, 8),
   MAX_SEATS_PER_USER: count(1, 1_000_000, 8),
@@ -81,4 +84,9 @@ export function bookingLimits(config: Config = getConfig()): BookingLimits {
     maxSeatsPerOrder: config.MAX_SEATS_PER_ORDER,
     maxSeatsPerUser: config.MAX_SEATS_PER_USER,
   };
+}
+
+/** The limits of the wait-list: a booking's, and the offers' own deadline. */
+export function waitlistLimits(config: Config = getConfig()): WaitlistLimits {
+  return { ...bookingLimits(config), offerTtlSeconds: config.OFFER_TTL_SECONDS };
 }

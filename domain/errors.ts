@@ -37,6 +37,9 @@ export type ErrorCode =
   | 'GATEWAY_REJECTED'
   | 'GATEWAY_UNAVAILABLE'
   | 'WAITING_ROOM_OFF'
+  | 'WAITLIST_OFF'
+  | 'ALREADY_WAITLISTED'
+  | 'SCHEDULE_CANCELLED'
   | 'ADMISSION_REQUIRED'
   | 'ADMISSION_INVALID'
   | 'QUEUE_TOKEN_INVALID'
@@ -64,6 +67,11 @@ const statusOf: Record<ErrorCode, number> = {
   INVALID_STATUS_TRANSITION: 409,
   CONFLICT: 409,
   WAITING_ROOM_OFF: 409,
+  /** the schedule's wait-list is not turned on */
+  WAITLIST_OFF: 409,
+  /** the fan has a live (waiting or offered) entry in this schedule's wait-list */
+  ALREADY_WAITLISTED: 409,
+  SCHEDULE_CANCELLED: 409,
   /** the schedule's waiting room is on and the order carries no Admission-Token */
   ADMISSION_REQUIRED: 403,
   /** an Admission-Token that is expired, forged, or another fan's or schedule's */

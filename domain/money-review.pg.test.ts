@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayFor } from '../functions/adapters/gateways';
 import { createTestApi, type TestApi } from '../test/api';
 import { createShow, invariantViolations, type Show } from '../test/fixtures';
+import * as flows from '../test/gateway-flows';
 import { checkClosedAttempts, confirmPayment } from './checkout';
 import { cancelOrder } from './orders';
 import { refundIdempotencyKey, sendRefund } from './refunds';
@@ -15,13 +16,14 @@ let api: TestApi;
 let show: Show;
 let fan: string;
 let other: string;
-let nextSeat = 0;
+let dealSeats: (n: number) => number[];
 
 beforeAll(async () => {
   api = await createTestApi({ MAX_SEATS_PER_USER: '1000' });
   show = await createShow(api.sql, { rows: 10, seatsPerRow: 20, price: 15000 });
   fan = await api.token('review-fan');
   other = await api.token('review-other');
+  dealSeats = flows.seatDealer(show);
 });
 afterAll(async () => {
   await api.settle();
@@ -29,57 +31,9 @@ afterAll(async () => {
   await api.close();
 });
 
-async function startPayment(provider: string, n = 2, token = fan) {
-  const seatIds = show.seatIds.slice(nextSeat, nextSeat + n);
-  nextSeat += n;
-  const order = await api.request('POST', '/orders', {
-    token,
-    body: { scheduleId: show.scheduleId, seatIds },
-  });
-  const payment = await api.request('POST', `/orders/${order.body.id}/payments`, {
-    token,
-    body: { provider },
-  });
-  expect(payment.status).toBe(201);
-  return { orderId: order.body.id as number, payment: payment.body, seatIds };
-}
-
-async function approveInTossWindow(checkout: Record<string, unknown>) {
-  const res = await fetch(`${api.simulator.url}/checkout/toss/approve`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      ...checkout,
-      successUrl: 'https://app.test/success',
-      failUrl: 'https://app.test/fail',
-    }),
-    redirect: 'manual',
-  });
-  const back = new URL(res.headers.get('location')!);
-  return { paymentKey: back.searchParams.get('paymentKey')!, amount: back.searchParams.get('amount')! };
-}
-
-async function payInPortOneWindow(checkout: Record<string, unknown>, overrides: Record<string, string> = {}) {
-  const query = new URLSearchParams({
-    ...(Object.fromEntries(Object.entries(checkout).map(([k, v]) => [k, String(v)])) as Record<
-      string,
-      string
-    >),
-    redirectUrl: 'https://app.test/done',
-    ...overrides,
-  });
-  expect((await fetch(`${api.simulator.url}/checkout/portone?${query}`)).status).toBe(200);
-  await fetch(`${api.simulator.url}/checkout/portone`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ paymentId: String(checkout.paymentId), decision: 'approve' }).toString(),
-    redirect: 'manual',
-  });
-}
-
+const startPayment = (provider: string, n = 2, token = fan) =>
+  flows.startPayment(api, { token, scheduleId: show.scheduleId, seatIds: dealSeats(n), provider });
 const fault = (ref: string, ...modes: string[]) => api.simulator.setFaults(ref, modes as never);
-const refundsOf = (paymentId: number) =>
-  api.sql`select id, amount::text, refund_status as status, refund_error as error from payments where refund_of = ${paymentId} order by id`;
 const lapse = (orderId: number) => api.sql`
   with o as (update orders set hold_expires_at = now() - interval '1 s' where id = ${orderId} returning id)
   update schedule_seats set hold_expires_at = now() - interval '1 s' where order_id = ${orderId}`;
@@ -88,7 +42,7 @@ describe('a confirm sent with an Idempotency-Key keeps what it applied', () => {
   it('PortOne: a late success whose seats are gone is refunded, and the refund stays', async () => {
     const { orderId, payment, seatIds } = await startPayment('portone');
     fault(payment.checkout.paymentId, 'noWebhook');
-    await payInPortOneWindow(payment.checkout);
+    await flows.payInPortOneWindow(api, payment.checkout);
     await lapse(orderId);
     const taken = await api.request('POST', '/orders', {
       token: other,
@@ -104,7 +58,9 @@ describe('a confirm sent with an Idempotency-Key keeps what it applied', () => {
     await api.settle();
 
     expect([res.status, res.body.code]).toEqual([409, 'ORDER_EXPIRED']);
-    expect((await refundsOf(payment.id)).map((r) => [r.amount, r.status])).toEqual([['30000.00', 'sent']]);
+    expect((await flows.refundsOf(api, payment.id)).map((r) => [r.amount, r.status])).toEqual([
+      ['30000.00', 'sent'],
+    ]);
     expect(api.simulator.state.payments.get(payment.checkout.paymentId)!.status).toBe('cancelled');
     // the same key answers the same again, and does nothing twice
     const again = await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
@@ -113,13 +69,13 @@ describe('a confirm sent with an Idempotency-Key keeps what it applied', () => {
       headers: { 'idempotency-key': `k-${payment.id}` },
     });
     expect([again.status, again.body.code]).toEqual([409, 'ORDER_EXPIRED']);
-    expect(await refundsOf(payment.id)).toHaveLength(1);
+    expect(await flows.refundsOf(api, payment.id)).toHaveLength(1);
   });
 
   it('PortOne: a wrong-amount charge is refunded (what it charged), answered 422', async () => {
     const { orderId, payment } = await startPayment('portone');
     fault(payment.checkout.paymentId, 'noWebhook');
-    await payInPortOneWindow(payment.checkout, { totalAmount: '29000' });
+    await flows.payInPortOneWindow(api, payment.checkout, { overrides: { totalAmount: '29000' } });
 
     const res = await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
       token: fan,
@@ -130,13 +86,15 @@ describe('a confirm sent with an Idempotency-Key keeps what it applied', () => {
 
     expect([res.status, res.body.code]).toEqual([422, 'AMOUNT_MISMATCH']);
     // PortOne's own balance is what the refund is checked against: it goes through
-    expect((await refundsOf(payment.id)).map((r) => [r.amount, r.status])).toEqual([['29000.00', 'sent']]);
+    expect((await flows.refundsOf(api, payment.id)).map((r) => [r.amount, r.status])).toEqual([
+      ['29000.00', 'sent'],
+    ]);
   });
 
   it('Toss: the customer cancels while the confirm is in flight; the captured money is refunded', async () => {
     const { orderId, payment } = await startPayment('toss');
     fault(payment.checkout.orderId, 'noWebhook');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
     const fanId = (await api.sql`select user_id as id from orders where id = ${orderId}`)[0]!.id as number;
     const racing = async (provider: Parameters<typeof gatewayFor>[0]) => {
       const real = await gatewayFor(provider);
@@ -161,12 +119,14 @@ describe('a confirm sent with an Idempotency-Key keeps what it applied', () => {
     await api.settle();
 
     expect(error.code).toBe('ORDER_EXPIRED');
-    expect((await refundsOf(payment.id)).map((r) => [r.amount, r.status])).toEqual([['30000.00', 'sent']]);
+    expect((await flows.refundsOf(api, payment.id)).map((r) => [r.amount, r.status])).toEqual([
+      ['30000.00', 'sent'],
+    ]);
   });
 
   it('Toss: a decline answers 402 and the seats go back', async () => {
     const { orderId, payment } = await startPayment('toss');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
     fault(payment.checkout.orderId, 'decline', 'noWebhook');
 
     const res = await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
@@ -184,7 +144,7 @@ describe('a confirm sent with an Idempotency-Key keeps what it applied', () => {
 describe('PortOne refunds of one payment', () => {
   async function paidPortOne() {
     const { orderId, payment } = await startPayment('portone');
-    await payInPortOneWindow(payment.checkout);
+    await flows.payInPortOneWindow(api, payment.checkout);
     await api.settle();
     const order = (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
     expect(order.status).toBe('paid');
@@ -195,13 +155,13 @@ describe('PortOne refunds of one payment', () => {
     const { orderId, payment, order } = await paidPortOne();
     for (const item of order.items)
       await api.request('POST', `/orders/${orderId}/cancel`, { token: fan, body: { itemIds: [item.id] } });
-    const [r1, r2] = await refundsOf(payment.id);
+    const [r1, r2] = await flows.refundsOf(api, payment.id);
     await Promise.all(Array.from({ length: 8 }, () => api.sql`select pg_sleep(0.05)`));
 
     await Promise.all([sendRefund(api.sql, r1!.id, gatewayFor), sendRefund(api.sql, r2!.id, gatewayFor)]);
     await api.settle();
 
-    expect((await refundsOf(payment.id)).map((r) => r.status)).toEqual(['sent', 'sent']);
+    expect((await flows.refundsOf(api, payment.id)).map((r) => r.status)).toEqual(['sent', 'sent']);
     expect(api.simulator.state.payments.get(payment.checkout.paymentId)!.status).toBe('cancelled');
   });
 
@@ -215,7 +175,7 @@ describe('PortOne refunds of one payment', () => {
       token: fan,
       body: { itemIds: [order.items[1].id] },
     });
-    const [r1, r2] = await refundsOf(payment.id);
+    const [r1, r2] = await flows.refundsOf(api, payment.id);
     // the worker sending R1 dies after PortOne executed it, before recording 'sent'
     const portone = await gatewayFor('portone');
     await portone.cancel({
@@ -230,7 +190,7 @@ describe('PortOne refunds of one payment', () => {
     expect((await sendRefund(api.sql, r2!.id, gatewayFor)).outcome).toBe('sent');
     await api.settle();
 
-    expect((await refundsOf(payment.id)).map((r) => r.status)).toEqual(['sent', 'sent']);
+    expect((await flows.refundsOf(api, payment.id)).map((r) => r.status)).toEqual(['sent', 'sent']);
     const atPortOne = api.simulator.state.payments.get(payment.checkout.paymentId)!;
     expect(atPortOne.cancels.map((c) => c.amount)).toEqual([15000, 15000]);
   });
@@ -252,12 +212,12 @@ describe('a gateway-side cancel of a duplicate payment', () => {
     });
     await api.settle();
     fault(portone.checkout.paymentId, 'error500');
-    await payInPortOneWindow(portone.checkout);
+    await flows.payInPortOneWindow(api, portone.checkout);
     fault(portone.checkout.paymentId, 'noWebhook');
     await api.request('POST', `/orders/${orderId}/payments/${portone.id}/confirm`, { token: fan, body: {} });
     fault(portone.checkout.paymentId, 'error500');
     await api.settle();
-    expect((await refundsOf(portone.id)).map((r) => r.status)).toEqual(['failed']);
+    expect((await flows.refundsOf(api, portone.id)).map((r) => r.status)).toEqual(['failed']);
     // the operator sees the failed refund and cancels the duplicate in PortOne's console
     fault(portone.checkout.paymentId);
     const cancel = await fetch(`${api.simulator.url}/payments/${portone.checkout.paymentId}/cancel`, {
@@ -273,16 +233,18 @@ describe('a gateway-side cancel of a duplicate payment', () => {
       'paid',
       ['booked', 'booked'],
     ]);
-    expect(await refundsOf(card.id)).toEqual([]);
+    expect(await flows.refundsOf(api, card.id)).toEqual([]);
     // the refund we gave up on is the one the operator made: settled, not counted twice
-    expect((await refundsOf(portone.id)).map((r) => [r.amount, r.status])).toEqual([['30000.00', 'sent']]);
+    expect((await flows.refundsOf(api, portone.id)).map((r) => [r.amount, r.status])).toEqual([
+      ['30000.00', 'sent'],
+    ]);
   });
 });
 
 describe('client mistakes are 4xx, and only the gateway refuses a refund for good', () => {
   it('a Toss confirm with a made-up paymentKey is a 422 and changes nothing', async () => {
     const { orderId, payment } = await startPayment('toss');
-    await approveInTossWindow(payment.checkout);
+    await flows.approveInTossWindow(api, payment.checkout);
     const res = await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
       token: fan,
       body: { paymentKey: 'not-a-real-key', amount: payment.amount },
@@ -303,24 +265,24 @@ describe('client mistakes are 4xx, and only the gateway refuses a refund for goo
 
   it('a refund whose gateway secret cannot be read now is tried again', async () => {
     const { orderId, payment } = await startPayment('portone');
-    await payInPortOneWindow(payment.checkout);
+    await flows.payInPortOneWindow(api, payment.checkout);
     await api.settle();
     await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
-    const [r] = await refundsOf(payment.id);
+    const [r] = await flows.refundsOf(api, payment.id);
     const res = await sendRefund(api.sql, r!.id, async () => {
       throw new Error('ThrottlingException: Rate exceeded');
     });
     expect(res.outcome).toBe('retry');
     // the worker hands it back to the queue; the next delivery sends it
     await api.settle();
-    expect((await refundsOf(payment.id)).map((x) => x.status)).toEqual(['sent']);
+    expect((await flows.refundsOf(api, payment.id)).map((x) => x.status)).toEqual(['sent']);
   });
 });
 
 describe('money taken while we heard nothing', () => {
   it('Toss captured during a timeout, webhook lost: the closing check finds it and books the seats', async () => {
     const { orderId, payment } = await startPayment('toss');
-    const redirect = await approveInTossWindow(payment.checkout);
+    const redirect = await flows.approveInTossWindow(api, payment.checkout);
     fault(payment.checkout.orderId, 'timeout', 'noWebhook');
     const res = await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
       token: fan,
@@ -349,7 +311,7 @@ describe('what the buyer’s browser chose is checked', () => {
   it('a payment PortOne reports in another currency is refused and refunded', async () => {
     const { orderId, payment } = await startPayment('portone');
     fault(payment.checkout.paymentId, 'noWebhook');
-    await payInPortOneWindow(payment.checkout);
+    await flows.payInPortOneWindow(api, payment.checkout);
     (
       api.simulator.state.payments.get(payment.checkout.paymentId)!.extra as Record<string, unknown>
     ).currency = 'VND';
@@ -363,7 +325,7 @@ describe('what the buyer’s browser chose is checked', () => {
     expect([res.status, res.body.code]).toEqual([422, 'AMOUNT_MISMATCH']);
     const [o] = await api.sql`select status from orders where id = ${orderId}`;
     expect(o!.status).not.toBe('paid');
-    expect((await refundsOf(payment.id)).map((r) => r.status)).toEqual(['sent']);
+    expect((await flows.refundsOf(api, payment.id)).map((r) => r.status)).toEqual(['sent']);
   });
 
   it('a price with cents cannot start a Toss payment, and nothing changes', async () => {

@@ -4,9 +4,11 @@ import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import * as seats from '../db/seats';
 import type { CancelReason, Provider } from '../db/vocabulary';
+import { waitlistLimits } from './config';
 import { AppError, notFound } from './errors';
 import { fromCents, sumMoney, toCents } from './money';
 import { type RefundReason, requestRefund } from './refunds';
+import { offerFreedSeats } from './waitlist-offers';
 
 /**
  * The booking rules: holds are orders, all or nothing; a seat is never given to two orders; a
@@ -99,15 +101,18 @@ export function placedOrThrow(
       seatIds: seatIds.filter((id) => !found.has(id)),
     });
   }
-  if (result.owned + seatIds.length > limits.maxSeatsPerUser) {
-    throw new AppError(
-      'SEAT_LIMIT_EXCEEDED',
-      `At most ${limits.maxSeatsPerUser} seats per customer in one schedule (you hold or own ${result.owned})`,
-    );
-  }
+  if (result.owned + seatIds.length > limits.maxSeatsPerUser) throw seatLimitExceeded(result.owned, limits);
   throw new AppError('SEAT_UNAVAILABLE', 'Some seats are no longer available', {
     seatIds: result.takenSeatIds,
   });
+}
+
+/** The per-user limit, as both kinds of pick explain it. */
+export function seatLimitExceeded(owned: number, limits: BookingLimits): AppError {
+  return new AppError(
+    'SEAT_LIMIT_EXCEEDED',
+    `At most ${limits.maxSeatsPerUser} seats per customer in one schedule (you hold or own ${owned})`,
+  );
 }
 
 /** Schedules with the single-seat rule refuse explicit picks that leave one seat alone. */
@@ -229,6 +234,9 @@ export async function extendHold(
       throw new AppError('ORDER_NOT_PAYABLE', `An order that is ${order.status} has no hold to extend`);
     }
     if (order.lapsed) throw new AppError('ORDER_EXPIRED', 'The hold on these seats has expired');
+    // an offer's deadline is already its own, longer one (OFFER_TTL_SECONDS); moving it would keep
+    // the next entries of the wait-list waiting longer than the offer promised them
+    if (order.offer) throw new AppError('EXTENSION_USED', 'A wait-list offer keeps its own deadline');
     const extendedTo = await orders.extendHoldOnce(tx, orderId, seconds);
     if (!extendedTo) throw new AppError('EXTENSION_USED', 'This hold has already been extended once');
     await seats.setHeldSeatsDeadline(tx, orderId, extendedTo);
@@ -247,7 +255,7 @@ export async function cancelOrder(
   orderId: number,
   itemIds?: number[],
 ): Promise<orders.OrderView> {
-  return inTx(db, async (tx) => {
+  const view = await inTx(db, async (tx) => {
     const order = await lockOwnOrder(tx, caller, orderId);
     if (order.scheduleStarted)
       throw new AppError('SCHEDULE_STARTED', 'The performance has started; nothing can be cancelled');
@@ -280,6 +288,9 @@ export async function cancelOrder(
     await cancelItems(tx, order, chosen, 'customer');
     return (await orders.findOrderView(tx, orderId))!;
   });
+  // the freed seats go to the wait-list, right after the commit that freed them
+  await offerFreedSeats(db, view.scheduleId, waitlistLimits());
+  return view;
 }
 
 /**

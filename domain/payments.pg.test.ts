@@ -1,18 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../test/api';
 import { createShow, invariantViolations, type Show } from '../test/fixtures';
+import * as flows from '../test/gateway-flows';
 import { settleCancelledSchedules } from './schedules';
 
 let api: TestApi;
 let show: Show;
 let fan: string;
-let nextSeat = 0;
-let eventSeq = 0;
+let dealSeats: (n: number) => number[];
 
 beforeAll(async () => {
   api = await createTestApi({ MAX_SEATS_PER_USER: '1000', MAX_SEATS_PER_ORDER: '8' });
   show = await createShow(api.sql, { rows: 20, seatsPerRow: 20, price: 50000 });
   fan = await api.token('payer');
+  dealSeats = flows.seatDealer(show);
 });
 afterAll(async () => {
   expect(await invariantViolations(api.sql)).toEqual({});
@@ -20,33 +21,14 @@ afterAll(async () => {
 });
 
 /** An order of `n` fresh seats with a started card payment. */
-async function payableOrder(n = 2) {
-  const seatIds = show.seatIds.slice(nextSeat, nextSeat + n);
-  nextSeat += n;
-  const order = await api.request('POST', '/orders', {
+const payableOrder = (n = 2) =>
+  flows.startPayment(api, {
     token: fan,
-    body: { scheduleId: show.scheduleId, seatIds },
+    scheduleId: show.scheduleId,
+    seatIds: dealSeats(n),
+    provider: 'card',
   });
-  const payment = await api.request('POST', `/orders/${order.body.id}/payments`, {
-    token: fan,
-    body: { provider: 'card' },
-  });
-  return { orderId: order.body.id as number, payment: payment.body, seatIds };
-}
-
-const event = (
-  paymentId: number,
-  amount: string,
-  type = 'payment.succeeded',
-  eventId = `evt-${++eventSeq}`,
-) => ({
-  eventId,
-  type,
-  paymentId,
-  pgTid: `tid-${paymentId}`,
-  amount,
-  occurredAt: new Date().toISOString(),
-});
+const event = flows.signedEvent;
 
 async function deliver(...events: ReturnType<typeof event>[]) {
   for (const e of events) expect((await api.webhook('card', e)).status).toBe(202);
@@ -59,10 +41,6 @@ const paymentState = async (id: number) =>
     status: string;
     flag: string | null;
   };
-const seatStatuses = async (orderId: number) =>
-  (
-    await api.sql`select status from schedule_seats where id in (select schedule_seat_id from order_items where order_id = ${orderId}) order by id`
-  ).map((r) => r.status);
 
 describe('POST /orders/{id}/payments', () => {
   it('opens one payment for the total, moves the order to awaiting_payment and the seats to pending_payment', async () => {
@@ -72,7 +50,7 @@ describe('POST /orders/{id}/payments', () => {
     const order = await getOrder(orderId);
     expect(order.status).toBe('awaiting_payment');
     expect(Date.parse(order.holdExpiresAt) - Date.now()).toBeGreaterThan(590_000);
-    expect(await seatStatuses(orderId)).toEqual(['pending_payment', 'pending_payment']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['pending_payment', 'pending_payment']);
   });
 
   it('returns the same open payment when asked again, and at most one is open', async () => {
@@ -94,8 +72,7 @@ describe('POST /orders/{id}/payments', () => {
   });
 
   it('answers ORDER_EXPIRED for a lapsed hold and ORDER_NOT_PAYABLE for a cancelled order', async () => {
-    const seats = show.seatIds.slice(nextSeat, nextSeat + 2);
-    nextSeat += 2;
+    const seats = dealSeats(2);
     const a = await api.request('POST', '/orders', {
       token: fan,
       body: { scheduleId: show.scheduleId, seatIds: [seats[0]] },
@@ -185,7 +162,7 @@ describe('a concert deactivated while a fan holds seats', () => {
       expect(order.status).toBe('cancelled');
       expect(order.payments.map((p: { status: string }) => p.status)).toEqual(['success', 'refund']);
     }
-    expect(await seatStatuses(unswept.orderId)).toEqual(['available']);
+    expect(await flows.seatStatuses(api, unswept.orderId)).toEqual(['available']);
   });
 });
 
@@ -200,7 +177,7 @@ describe('payment webhooks', () => {
     expect(order.holdExpiresAt).toBeNull();
     expect(order.items.map((i: { status: string }) => i.status)).toEqual(['booked', 'booked']);
     expect(order.payments[0]).toMatchObject({ status: 'success', pgTid: `tid-${payment.id}` });
-    expect(await seatStatuses(orderId)).toEqual(['booked', 'booked']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['booked', 'booked']);
   });
 
   it('cancels the order and frees the seats on a failure', async () => {
@@ -211,7 +188,7 @@ describe('payment webhooks', () => {
     const order = await getOrder(orderId);
     expect(order.status).toBe('cancelled');
     expect(order.payments[0].status).toBe('fail');
-    expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['available', 'available']);
     const other = await api.request('POST', '/orders', {
       token: await api.token('next'),
       body: { scheduleId: show.scheduleId, seatIds },
@@ -228,7 +205,7 @@ describe('payment webhooks', () => {
     const order = await getOrder(orderId);
     expect(order.status).toBe('awaiting_payment');
     expect(order.holdExpiresAt).toBe(holdBefore);
-    expect(await seatStatuses(orderId)).toEqual(['pending_payment']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['pending_payment']);
     const rows =
       await api.sql`select status, amount::text, flag, refund_of as "refundOf", pg_tid as "pgTid" from payments where order_id = ${orderId} order by id`;
     expect(rows).toEqual([
@@ -357,7 +334,7 @@ describe('payment webhooks', () => {
     await deliver(event(payment.id, '50000.00'), event(payment.id, '50000.00', 'payment.failed'));
 
     expect((await getOrder(orderId)).status).toBe('paid');
-    expect(await seatStatuses(orderId)).toEqual(['booked']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['booked']);
   });
 
   it('books a success that arrives after a failure when the seats are still free', async () => {
@@ -368,7 +345,7 @@ describe('payment webhooks', () => {
     const order = await getOrder(orderId);
     expect(order.status).toBe('paid');
     expect(order.totalAmount).toBe('100000.00');
-    expect(await seatStatuses(orderId)).toEqual(['booked', 'booked']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['booked', 'booked']);
   });
 
   it('books a late success after expiry when the seats are still free (before and after the sweeper)', async () => {
@@ -383,7 +360,7 @@ describe('payment webhooks', () => {
     await deliver(event(payment.id, '50000.00'));
 
     expect((await getOrder(orderId)).status).toBe('paid');
-    expect(await seatStatuses(orderId)).toEqual(['booked']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['booked']);
     expect((await paymentState(payment.id)).status).toBe('success');
   });
 
@@ -418,8 +395,7 @@ describe('payment webhooks', () => {
       for (const swept of [false, true]) {
         const user = await api.token(`limit-${swept}`);
         const order = async () => {
-          const seatIds = show.seatIds.slice(nextSeat, nextSeat + 8);
-          nextSeat += 8;
+          const seatIds = dealSeats(8);
           const placed = await api.request('POST', '/orders', {
             token: user,
             body: { scheduleId: show.scheduleId, seatIds },
@@ -786,7 +762,7 @@ describe('a successful payment cancelled at the gateway (issue 14, hole 5)', () 
       'refunded',
       ['cancelled', 'cancelled'],
     ]);
-    expect(await seatStatuses(orderId)).toEqual(['available', 'available']);
+    expect(await flows.seatStatuses(api, orderId)).toEqual(['available', 'available']);
     // the gateway already gave the money back: recorded as sent, nothing is sent again
     expect(await refundsOf(payment.id)).toEqual([{ amount: '100000.00', refundStatus: 'sent' }]);
     expect(cancelCalls() - before).toBe(0);

@@ -4,11 +4,12 @@ import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import * as seats from '../db/seats';
 import type { PaymentEventType, Provider } from '../db/vocabulary';
-import { bookingLimits } from './config';
+import { bookingLimits, waitlistLimits } from './config';
 import { fromCents, sameAmount, sumMoney, toCents } from './money';
 import { type BookingLimits, cancelItems } from './orders';
 import type { GatewayPayment } from './ports';
 import { recordGatewayRefund, requestRefund } from './refunds';
+import { offerFreedSeats } from './waitlist-offers';
 
 /**
  * A PG's webhook as the domain sees it: verified and normalised by the PG's adapter
@@ -57,7 +58,7 @@ export async function applyPaymentEvent(
 ): Promise<Outcome> {
   // read outside the locks: the lock order is user → seats → order → payment, and the seats come first
   const owner = await payments.orderOfPayment(db, event.paymentId);
-  return inTx(db, async (tx) => {
+  const outcome = await inTx(db, async (tx): Promise<Outcome> => {
     const fresh = await payments.recordWebhookEvent(tx, {
       provider,
       eventId: event.eventId,
@@ -70,6 +71,9 @@ export async function applyPaymentEvent(
     await payments.setWebhookOutcome(tx, provider, event.eventId, outcome);
     return outcome;
   });
+  // a failure or a gateway's cancel freed seats: the wait-list gets them, right after the commit
+  if (owner) await offerFreedSeats(db, owner.scheduleId, waitlistLimits());
+  return outcome;
 }
 
 /**

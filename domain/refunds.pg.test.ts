@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../test/api';
 import { createShow, invariantViolations, refundViolations, type Show } from '../test/fixtures';
+import * as flows from '../test/gateway-flows';
 
 /**
  * Money given back at the gateway, end to end: cancellations made at the gateway on its own (its
@@ -11,13 +12,13 @@ import { createShow, invariantViolations, refundViolations, type Show } from '..
 let api: TestApi;
 let show: Show;
 let fan: string;
-let nextSeat = 0;
-let eventSeq = 0;
+let dealSeats: (n: number) => number[];
 
 beforeAll(async () => {
   api = await createTestApi({ MAX_SEATS_PER_USER: '1000' });
   show = await createShow(api.sql, { rows: 10, seatsPerRow: 20, price: 15000 });
   fan = await api.token('refunds-fan');
+  dealSeats = flows.seatDealer(show);
 });
 afterAll(async () => {
   await api.settle();
@@ -25,79 +26,28 @@ afterAll(async () => {
   await api.close();
 });
 
-type Provider = 'toss' | 'portone' | 'card';
-
 /** An order of `n` seats paid through the provider's own flow, everything settled. */
-async function paidOrder(provider: Provider, n = 2) {
-  const seatIds = show.seatIds.slice(nextSeat, nextSeat + n);
-  nextSeat += n;
-  const order = await api.request('POST', '/orders', {
+async function paidOrder(provider: flows.Provider, n = 2) {
+  const { orderId, payment } = await flows.startPayment(api, {
     token: fan,
-    body: { scheduleId: show.scheduleId, seatIds },
+    scheduleId: show.scheduleId,
+    seatIds: dealSeats(n),
+    provider,
   });
-  const orderId = order.body.id as number;
-  const { body: payment } = await api.request('POST', `/orders/${orderId}/payments`, {
-    token: fan,
-    body: { provider },
-  });
-  if (provider === 'toss') {
-    const res = await fetch(`${api.simulator.url}/checkout/toss/approve`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...payment.checkout,
-        successUrl: 'https://app.test/ok',
-        failUrl: 'https://app.test/fail',
-      }),
-      redirect: 'manual',
-    });
-    const back = new URL(res.headers.get('location')!).searchParams;
-    await confirm(orderId, payment.id, { paymentKey: back.get('paymentKey'), amount: back.get('amount') });
-  } else if (provider === 'portone') {
-    const query = new URLSearchParams({ ...payment.checkout, redirectUrl: 'https://app.test/done' });
-    await (await fetch(`${api.simulator.url}/checkout/portone?${query}`)).text();
-    await fetch(`${api.simulator.url}/checkout/portone`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ paymentId: payment.checkout.paymentId, decision: 'approve' }).toString(),
-      redirect: 'manual',
-    });
-  } else {
-    await api.webhook(provider, succeeded(payment.id, payment.amount));
-  }
+  if (provider === 'toss')
+    await confirm(orderId, payment.id, await flows.approveInTossWindow(api, payment.checkout));
+  else if (provider === 'portone') await flows.payInPortOneWindow(api, payment.checkout);
+  else await api.webhook(provider, flows.signedEvent(payment.id, payment.amount));
   await api.settle();
   const view = await getOrder(orderId);
   expect(view.status).toBe('paid');
   return { orderId, paymentId: payment.id as number, view };
 }
 
-/** The built-in gateway's signed success (the gateway learns of the charge too). */
-const succeeded = (paymentId: number, amount: string) => ({
-  eventId: `evt-refunds-${++eventSeq}`,
-  type: 'payment.succeeded',
-  paymentId,
-  pgTid: `tid-${paymentId}`,
-  amount,
-  occurredAt: new Date().toISOString(),
-});
 const confirm = (orderId: number, paymentId: number, body: unknown) =>
   api.request('POST', `/orders/${orderId}/payments/${paymentId}/confirm`, { token: fan, body });
 const getOrder = async (orderId: number) =>
   (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
-const publicIdOf = async (paymentId: number) =>
-  (await api.sql<{ ref: string }[]>`select public_id as ref from payments where id = ${paymentId}`)[0]!.ref;
-const refundsOf = async (paymentId: number) =>
-  api.sql`select amount::text, refund_status as "refundStatus" from payments where refund_of = ${paymentId} order by id`;
-
-/** A cancel made at the gateway on its own (its merchant console); the gateway's webhook follows. */
-async function cancelAtGateway(paymentRef: string, amount?: number) {
-  const res = await fetch(`${api.simulator.url}/_sim/payments/${paymentRef}/cancel`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(amount === undefined ? {} : { amount }),
-  });
-  expect(res.status).toBe(200);
-}
 
 /** refundViolations, for this payment only (other tests' payments have their own). */
 async function refundViolationsOf(paymentRef: string) {
@@ -112,9 +62,9 @@ describe('a cancel made at the gateway on its own', () => {
   for (const provider of ['toss', 'portone', 'card'] as const) {
     it(`${provider}: cancels the tickets, puts the seats back and records the money as sent, once`, async () => {
       const { orderId, paymentId } = await paidOrder(provider);
-      const ref = await publicIdOf(paymentId);
+      const ref = await flows.publicIdOf(api, paymentId);
 
-      await cancelAtGateway(ref);
+      await flows.cancelAtGateway(api, ref);
       await api.settle();
 
       const order = await getOrder(orderId);
@@ -122,7 +72,9 @@ describe('a cancel made at the gateway on its own', () => {
         'refunded',
         ['cancelled', 'cancelled'],
       ]);
-      expect(await refundsOf(paymentId)).toEqual([{ amount: '30000.00', refundStatus: 'sent' }]);
+      expect((await flows.refundsOf(api, paymentId)).map((r) => [r.amount, r.status])).toEqual([
+        ['30000.00', 'sent'],
+      ]);
       expect(await refundViolationsOf(ref)).toEqual([]);
     });
   }
@@ -138,11 +90,11 @@ describe('a cancel at the gateway while our refund of the same money waits to be
   for (const provider of ['toss', 'portone', 'card'] as const) {
     it(`${provider}: is one refund, recorded as sent`, async () => {
       const { orderId, paymentId } = await paidOrder(provider);
-      const ref = await publicIdOf(paymentId);
+      const ref = await flows.publicIdOf(api, paymentId);
       // the fan cancels: our refund is requested, not sent yet ...
       await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
       // ... and an operator cancels the same payment in the gateway's console before it is
-      await cancelAtGateway(ref);
+      await flows.cancelAtGateway(api, ref);
 
       await api.settle();
 
@@ -155,10 +107,10 @@ describe('a cancel at the gateway while our refund of the same money waits to be
 describe('a cancel at the gateway whose notice never came', () => {
   it('is learnt when our next refund finds the money already back, and applied', async () => {
     const { orderId, paymentId, view } = await paidOrder('portone', 3);
-    const ref = await publicIdOf(paymentId);
+    const ref = await flows.publicIdOf(api, paymentId);
     // an operator gives everything back in PortOne's console; its webhook is lost
     api.simulator.setFaults(ref, ['noWebhook']);
-    await cancelAtGateway(ref);
+    await flows.cancelAtGateway(api, ref);
     await api.settle();
     expect((await getOrder(orderId)).status).toBe('paid');
 

@@ -3,24 +3,33 @@ import { type Db, inTx } from '../db/client';
 import * as orders from '../db/orders';
 import * as seats from '../db/seats';
 import type { ScheduleStatus } from '../db/vocabulary';
+import * as waitlist from '../db/waitlist';
 import { adminSchedule } from './catalog';
+import { waitlistLimits } from './config';
 import { AppError, notFound } from './errors';
 import { cancelItems } from './orders';
 import { configureWaitingRoom, type WaitingRoomInput } from './waiting-room';
+import { configureWaitlist, type WaitlistSettings } from './waitlist';
+import { offerFreedSeats } from './waitlist-offers';
 
-/** What an administrator may change of a schedule: its status, its waiting room, or both. */
+/** What an administrator may change of a schedule: its status, its waiting room, its wait-list. */
 export interface ScheduleChanges {
   status?: ScheduleStatus;
   waitingRoom?: WaitingRoomInput;
+  waitlist?: WaitlistSettings;
 }
 
 /** Applies the changes in one transaction; the schedule comes back as administrators see it. */
 export async function updateSchedule(db: Db, id: number, changes: ScheduleChanges, now: Date) {
-  return inTx(db, async (tx) => {
+  const schedule = await inTx(db, async (tx) => {
     if (changes.status) await setStatus(tx, id, changes.status);
     if (changes.waitingRoom) await configureWaitingRoom(tx, id, changes.waitingRoom, now);
+    if (changes.waitlist) await configureWaitlist(tx, id, changes.waitlist);
     return adminSchedule(tx, id, now);
   });
+  // a wait-list turned on (or a sale reopened) gets the seats on sale that fit its entries
+  await offerFreedSeats(db, id, waitlistLimits());
+  return schedule;
 }
 
 /**
@@ -34,6 +43,8 @@ export async function changeScheduleStatus(db: Db, id: number, status: ScheduleS
 }
 
 async function setStatus(db: Db, id: number, status: ScheduleStatus): Promise<void> {
+  // its waiting entries are closed (its offers close with their orders, as the job cancels them)
+  if (status === 'cancelled') await waitlist.closeWaitingEntries(db, id);
   if (!(await catalog.setScheduleStatus(db, id, status))) {
     // unchanged: say why, from the status the guarded update saw
     const current = await catalog.findSchedule(db, id);

@@ -13,6 +13,7 @@ export interface RouteModules {
   'http/system': typeof import('./http/system');
   'http/webhooks': typeof import('./http/webhooks');
   'http/waiting-room': typeof import('./http/waiting-room');
+  'http/waitlist': typeof import('./http/waitlist');
   '../local/dev-token': typeof import('../local/dev-token');
 }
 

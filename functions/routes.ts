@@ -21,7 +21,7 @@ export type Auth =
   | 'local';
 
 export interface RouteDef {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   auth: Auth;
   /** Module under functions/ and its export: becomes the Lambda's entry and handler. */
@@ -43,8 +43,8 @@ export interface RouteDef {
   /** Honours the Idempotency-Key header. */
   idempotent?: boolean;
   /**
-   * The body names a schedule (`scheduleId`) whose waiting room, while it is on, admits only fans
-   * with an `Admission-Token` (functions/http/middleware/admission.ts).
+   * The body or the path names a schedule (`scheduleId`) whose waiting room, while it is on, admits
+   * only fans with an `Admission-Token` (functions/http/middleware/admission.ts).
    */
   admission?: boolean;
   /**
@@ -75,6 +75,7 @@ const admin = handlersIn('http/admin');
 const system = handlersIn('http/system');
 const webhooks = handlersIn('http/webhooks');
 const waitingRoom = handlersIn('http/waiting-room');
+const waitlist = handlersIn('http/waitlist');
 const local = handlersIn('../local/dev-token');
 
 export const routes = {
@@ -209,6 +210,61 @@ export const routes = {
     },
     status: 200,
     response: s.QueueStatus,
+  },
+
+  joinWaitlist: {
+    method: 'POST',
+    path: '/schedules/{scheduleId}/waitlist',
+    auth: 'customer',
+    handler: waitlist('joinWaitlist'),
+    needs: ['database', 'waitingRoomSecret'],
+    summary: "Join a schedule's wait-list for seats that come free",
+    params: s.ScheduleParams,
+    body: s.JoinWaitlistBody,
+    idempotent: true,
+    // an offer is a sale: while the waiting room is on, only admitted fans may wait for one
+    admission: true,
+    problems: {
+      403: "The schedule's waiting room is on: no `Admission-Token` (`ADMISSION_REQUIRED`), or an invalid one (`ADMISSION_INVALID`)",
+      409: 'You already have a waiting or offered entry here (`ALREADY_WAITLISTED`); the wait-list is off (`WAITLIST_OFF`); the schedule is cancelled (`SCHEDULE_CANCELLED`), has started (`SCHEDULE_STARTED`) or is not on sale (`SALES_CLOSED`)',
+      422: 'More seats than one order, or than your limit in this schedule with the seats you hold or own, allow (`SEAT_LIMIT_EXCEEDED`)',
+    },
+    status: 201,
+    response: s.WaitlistEntry,
+  },
+  listMyWaitlist: {
+    method: 'GET',
+    path: '/me/waitlist',
+    auth: 'customer',
+    handler: waitlist('listMyWaitlist'),
+    needs: ['database'],
+    summary: 'Your wait-list entries, newest first, with their offers',
+    query: s.PageQuery,
+    status: 200,
+    response: s.WaitlistPage,
+  },
+  getWaitlistEntry: {
+    method: 'GET',
+    path: '/waitlist/{id}',
+    auth: 'customer',
+    handler: waitlist('getWaitlistEntry'),
+    needs: ['database'],
+    summary: 'One of your wait-list entries',
+    params: s.WaitlistEntryParams,
+    status: 200,
+    response: s.WaitlistEntry,
+  },
+  leaveWaitlist: {
+    method: 'DELETE',
+    path: '/waitlist/{id}',
+    auth: 'customer',
+    handler: waitlist('leaveWaitlist'),
+    needs: ['database'],
+    summary: 'Leave a wait-list (an offer not yet paid is declined: its seats pass to the next entry)',
+    params: s.WaitlistEntryParams,
+    problems: { 409: 'The offer was paid (`CONFLICT`): cancel its order instead' },
+    status: 200,
+    response: s.WaitlistEntry,
   },
 
   createOrder: {
@@ -372,7 +428,7 @@ export const routes = {
     handler: admin('updateSchedule'),
     needs: ['database'],
     summary:
-      'Open, close or cancel sales (cancelling refunds paid orders, in the background); turn the waiting room on or off',
+      'Open, close or cancel sales (cancelling refunds paid orders, in the background); turn the waiting room or the wait-list on or off',
     params: s.IdParams,
     body: s.UpdateScheduleBody,
     status: 200,

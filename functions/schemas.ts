@@ -11,6 +11,7 @@ import {
   REFUND_STATUSES,
   SCHEDULE_STATUSES,
   SEAT_STATUSES,
+  WAITLIST_STATUSES,
 } from '../db/vocabulary';
 import type { BestAvailablePick } from '../domain/best-available';
 import type {
@@ -26,6 +27,7 @@ import type { PaymentEvent } from '../domain/payments';
 import type { QueuedPaymentEvent } from '../domain/ports';
 import type { ScheduleChanges } from '../domain/schedules';
 import type { WaitingRoomInput } from '../domain/waiting-room';
+import type { WaitlistSettings as WaitlistSettingsInput, WaitlistWish } from '../domain/waitlist';
 
 /**
  * The HTTP contract of ../shared/API.md as zod schemas: they validate requests at run time and
@@ -184,6 +186,7 @@ export const Schedule = doc(
     endAt: Timestamp,
     status: ScheduleStatus,
     waitingRoom: z.object({ enabled: z.boolean() }),
+    waitlist: z.object({ enabled: z.boolean() }),
   }),
   { id: 'Schedule' },
 );
@@ -343,11 +346,52 @@ export const Order = doc(
         status: z.enum(ORDER_ITEM_STATUSES),
       }),
     ),
+    /** A wait-list offer: seats freed for you, with their own deadline (`holdExpiresAt`). */
+    offer: z.boolean(),
     payments: z.array(Payment),
   }),
   { id: 'Order' },
 );
 export const OrderPage = doc(Page(Order), { id: 'OrderPage' });
+
+// ---- wait-list -------------------------------------------------------------------------------
+
+export const JoinWaitlistBody = doc(
+  z.strictObject({
+    quantity: intIn(1, 100),
+    section: z.optional(Text(50)),
+    seatType: z.optional(Text(30)),
+    maxPrice: z.optional(PriceInput),
+  }),
+  {
+    id: 'JoinWaitlist',
+    description:
+      '`quantity` adjacent seats, optionally within a section, a seat type or a price per seat: what an offer will hold',
+  },
+) satisfies Parses<WaitlistWish>;
+export const WaitlistEntry = doc(
+  z.object({
+    id: Id,
+    scheduleId: Id,
+    quantity: int(),
+    section: z.nullable(z.string()),
+    seatType: z.nullable(z.string()),
+    maxPrice: z.nullable(Money),
+    status: z.enum(WAITLIST_STATUSES),
+    /** Among the schedule's waiting entries, 1 is served first; null once not waiting. */
+    position: z.nullable(int()),
+    /** The offer's order (pay it as any order, before its `holdExpiresAt`). */
+    orderId: z.nullable(Id),
+    createdAt: Timestamp,
+  }),
+  {
+    id: 'WaitlistEntry',
+    description:
+      'waiting → offered (an order of adjacent seats, `offer: true`, with its own deadline) → accepted (paid), lapsed (not paid in time: the seats pass to the next entry) or declined (its order cancelled); waiting → left; closed when the schedule is cancelled or has started',
+  },
+);
+export const WaitlistPage = doc(Page(WaitlistEntry), { id: 'WaitlistPage' });
+export const WaitlistEntryParams = z.object({ id: IdParam });
 export const PageQuery = z.object({ limit: Limit, cursor: Cursor });
 
 export const CancelOrderBody = doc(
@@ -519,6 +563,12 @@ export const WaitingRoomSettings = doc(
   },
 ) satisfies Parses<WaitingRoomInput>;
 
+export const WaitlistSettings = doc(z.strictObject({ enabled: z.boolean() }), {
+  id: 'WaitlistSettings',
+  description:
+    'The cancellation wait-list: while it is on, fans may join it, and seats that come free (a lapsed hold, a cancellation, a failed or refunded payment) are offered to its entries in entry order before they go back on sale. Turning it off stops joins and offers; entries keep their place.',
+}) satisfies Parses<WaitlistSettingsInput>;
+
 export const CreateScheduleBody = doc(
   z
     .strictObject({
@@ -530,6 +580,7 @@ export const CreateScheduleBody = doc(
       /** Refuse explicit picks that would strand a single empty seat (best-available always avoids it). */
       noSingleSeatGaps: z.optional(z.boolean()),
       waitingRoom: z.optional(WaitingRoomSettings),
+      waitlist: z.optional(WaitlistSettings),
     })
     .check(
       z.refine((s) => Date.parse(s.endAt) > Date.parse(s.startAt), {
@@ -540,11 +591,17 @@ export const CreateScheduleBody = doc(
   { id: 'CreateSchedule' },
 ) satisfies Parses<CreateScheduleInput>;
 export const UpdateScheduleBody = doc(
-  z.strictObject({ status: z.optional(ScheduleStatus), waitingRoom: z.optional(WaitingRoomSettings) }).check(
-    z.refine((b) => b.status !== undefined || b.waitingRoom !== undefined, {
-      message: 'status, waitingRoom or both',
-    }),
-  ),
+  z
+    .strictObject({
+      status: z.optional(ScheduleStatus),
+      waitingRoom: z.optional(WaitingRoomSettings),
+      waitlist: z.optional(WaitlistSettings),
+    })
+    .check(
+      z.refine((b) => b.status !== undefined || b.waitingRoom !== undefined || b.waitlist !== undefined, {
+        message: 'at least one of status, waitingRoom and waitlist',
+      }),
+    ),
   { id: 'UpdateSchedule' },
 ) satisfies Parses<ScheduleChanges>;
 const CancellationProgress = doc(
@@ -579,6 +636,7 @@ export const AdminSchedule = doc(
       }),
       { description: 'The waiting room: its settings, how many have joined and how far admission has got' },
     ),
+    waitlist: WaitlistSettings,
     /** Only on a cancelled schedule. */
     cancellation: z.optional(CancellationProgress),
   }),

@@ -257,7 +257,12 @@ export class ApiStack extends Stack {
       createDefaultStage: false,
       corsPreflight: {
         allowOrigins: ['*'],
-        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PATCH],
+        allowMethods: [
+          apigw.CorsHttpMethod.GET,
+          apigw.CorsHttpMethod.POST,
+          apigw.CorsHttpMethod.PATCH,
+          apigw.CorsHttpMethod.DELETE,
+        ],
         allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'queue-token', 'admission-token'],
         // headers a browser app must read: the replayed key, and when to retry a 429/503
         exposeHeaders: ['idempotency-key', 'retry-after'],

@@ -222,7 +222,7 @@ describe('both environments', () => {
       tableEntries()
         .filter(([n]) => needsOf(n).includes('waitingRoomSecret'))
         .map(([n]) => n),
-    ).toEqual(['joinQueue', 'queueStatus', 'createOrder']);
+    ).toEqual(['joinQueue', 'queueStatus', 'joinWaitlist', 'createOrder']);
     dev.api.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       CorsConfiguration: Match.objectLike({
         AllowHeaders: Match.arrayWith(['queue-token', 'admission-token']),

@@ -4,6 +4,7 @@ import * as catalog from '../functions/http/catalog';
 import * as orders from '../functions/http/orders';
 import * as system from '../functions/http/system';
 import * as waitingRoom from '../functions/http/waiting-room';
+import * as waitlist from '../functions/http/waitlist';
 import * as webhooks from '../functions/http/webhooks';
 import * as devToken from './dev-token';
 
@@ -19,6 +20,7 @@ const routeModules: RouteModules = {
   'http/system': system,
   'http/webhooks': webhooks,
   'http/waiting-room': waitingRoom,
+  'http/waitlist': waitlist,
   '../local/dev-token': devToken,
 };
 

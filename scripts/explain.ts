@@ -93,7 +93,6 @@ export async function explainHotQueries(url: string, scheduleId: number): Promis
       ['seat status', (tx) => seats.seatStatusBits(tx, scheduleId)],
       ['availability', (tx) => seats.availabilityBySection(tx, scheduleId)],
       ['hold', (tx) => hold(tx, sample!.seatIds.slice(0, 4))],
-      ['best available: candidate blocks', (tx) => seats.findCandidateBlocks(tx, scheduleId, 2, {}, 24)],
       ['sweeper batch', (tx) => expireLapsedBatch(tx, 1000)],
       ['schedule report', (tx) => scheduleReport(tx, scheduleId)],
       ['order view', (tx) => findOrderView(tx, placed.id)],

@@ -205,3 +205,53 @@ export async function refundViolations(db: Db, gateway: SimulatorState): Promise
 
 /** A refund's idempotency key (domain/refunds.ts refundIdempotencyKey): refund-<payment ref>-<its id>. */
 const REFUND_KEY = /\brefund-[A-Za-z0-9_-]+-\d+\b/;
+
+/**
+ * The wait-list's invariants (API.md "Second chances"), on a quiet database after a sweep. Every
+ * freed seat is on sale, offered to exactly one entry, or held or booked: an offer is an order (a
+ * seat is in one live order at most, above), made for exactly one entry of its own fan and
+ * schedule, and an entry shows `offered` only while its offer is unpaid and open. And no waiting
+ * entry — of an on-sale schedule whose wait-list is on, of a fan under the seat limit — fits in a
+ * run of adjacent seats on public sale (filters of section, seat type and price respected).
+ */
+export async function waitlistViolations(
+  db: Db,
+  maxSeatsPerUser: number,
+): Promise<Record<string, unknown[]>> {
+  const [offerWithoutEntry, entryOfAnotherOrder, offeredButOver, unservedWhileOnSale] = await Promise.all([
+    db`
+      select o.id from orders o
+      where o.offer and (select count(*) from waitlist_entries e where e.order_id = o.id) <> 1`,
+    db`
+      select e.id from waitlist_entries e join orders o on o.id = e.order_id
+      where not o.offer or o.user_id is distinct from e.user_id or o.schedule_id <> e.schedule_id`,
+    db`
+      select e.id, o.status from waitlist_entries e join orders o on o.id = e.order_id
+      where e.status = 'offered' and o.status not in ('created', 'awaiting_payment')`,
+    db`
+      with on_sale as (
+        select ss.schedule_id, seat.section, seat.row_label, seat.seat_type, ss.price, seat.number,
+               seat.number - row_number() over (
+                 partition by ss.schedule_id, seat.section, seat.row_label order by seat.number) as grp
+        from schedule_seats ss join seats seat on seat.id = ss.seat_id
+        where ss.status = 'available'
+      )
+      select e.id, e.quantity from waitlist_entries e
+      join schedules s on s.id = e.schedule_id join concerts c on c.id = s.concert_id
+      join waitlists w on w.schedule_id = s.id and w.enabled
+      where e.status = 'waiting' and schedule_on_sale(s, c)
+        and (select count(*) from orders o join order_items oi on oi.order_id = o.id
+             where o.user_id = e.user_id and o.schedule_id = e.schedule_id
+               and oi.status in ('held', 'booked') and order_is_live(o)) + e.quantity <= ${maxSeatsPerUser}
+        and exists (
+          select 1 from on_sale f
+          where f.schedule_id = e.schedule_id
+            and (e.section is null or f.section = e.section)
+            and (e.seat_type is null or f.seat_type = e.seat_type)
+            and (e.max_price is null or f.price <= e.max_price)
+          group by f.section, f.row_label, f.grp
+          having count(*) >= e.quantity)`,
+  ]);
+  const all = { offerWithoutEntry, entryOfAnotherOrder, offeredButOver, unservedWhileOnSale };
+  return Object.fromEntries(Object.entries(all).filter(([, rows]) => rows.length > 0));
+}

@@ -44,6 +44,13 @@ export interface HttpRequest<R extends RouteDef> {
   event: HttpEvent;
   /** The raw body, exactly as received (webhook signatures are computed over it). */
   rawBody: string;
+  /**
+   * Runs `fn` once the request's work is committed — after the idempotency transaction, when there
+   * is one — before the response goes out. For work that must not share the request's locks (the
+   * wait-list's offers of seats the request freed). A failure is logged, not answered: such work
+   * has a background job that finishes it.
+   */
+  afterCommit: (fn: () => Promise<unknown>) => void;
 }
 
 /** What the middlewares below leave for the handler, on middy's context. */
@@ -73,16 +80,28 @@ export function httpHandler<R extends RouteDef>(route: R, fn: (request: HttpRequ
     .use(upsertCaller(route)) // before: the caller's `users` row
     .handler(async (event, context) => {
       const { caller } = context;
+      const committed: (() => Promise<unknown>)[] = [];
       const request = {
         ...context.input,
         identity: context.tokenIdentity,
         caller,
         db: databaseFor(route, `${route.method} ${route.path}`),
         event,
-      } as HttpRequest<R>;
+        afterCommit: (fn: () => Promise<unknown>) => committed.push(fn),
+      } as unknown as HttpRequest<R>;
+      const afterCommit = async () => {
+        for (const fn of committed) {
+          await fn().catch((error) => logger.error('after-commit work failed', { error }));
+        }
+      };
       const key = route.idempotent ? idempotencyKey(event) : undefined;
-      if (key && caller) return respondOnce(route, key, caller, request, fn);
+      if (key && caller) {
+        const result = await respondOnce(route, key, caller, request, fn);
+        await afterCommit();
+        return result;
+      }
       const { status, body, headers } = success(route, await fn(request));
+      await afterCommit();
       return status === 304 ? { statusCode: 304, headers } : json(status, body, headers);
     });
 }

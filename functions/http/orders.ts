@@ -1,8 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { getSql } from '../../db/client';
 import { placeBestAvailable } from '../../domain/best-available';
 import { checkoutOf, confirmPayment as confirmPayment_ } from '../../domain/checkout';
-import { bookingLimits, getConfig } from '../../domain/config';
+import { bookingLimits, getConfig, waitlistLimits } from '../../domain/config';
 import * as orders from '../../domain/orders';
+import { offerFreedSeats } from '../../domain/waitlist-offers';
 import { checkoutGatewayFor, gatewayFor } from '../adapters/gateways';
 import { metrics } from '../observability';
 import { routes } from '../routes';
@@ -42,8 +44,14 @@ export const startPayment = httpHandler(routes.startPayment, async ({ db, caller
   return { id, orderId, provider, amount, status: status as 'initiated', checkout };
 });
 
-export const cancelOrder = httpHandler(routes.cancelOrder, async ({ db, caller, params, body }) =>
-  orders.orderResponse(await orders.cancelOrder(db, caller, params.orderId, body.itemIds)),
+export const cancelOrder = httpHandler(
+  routes.cancelOrder,
+  async ({ db, caller, params, body, afterCommit }) => {
+    const order = await orders.cancelOrder(db, caller, params.orderId, body.itemIds);
+    // with an Idempotency-Key the cancel commits with the key: the freed seats are offered after that
+    afterCommit(() => offerFreedSeats(getSql(), order.scheduleId, waitlistLimits()));
+    return orders.orderResponse(order);
+  },
 );
 
 export const confirmPayment = httpHandler(routes.confirmPayment, async ({ db, caller, params, body }) =>

@@ -4,14 +4,23 @@ import { inTx } from '../../db/client';
 import { ensureUser } from '../../db/users';
 import { placeBestAvailable } from '../../domain/best-available';
 import { checkoutOf, confirmPayment } from '../../domain/checkout';
+import { waitlistLimits } from '../../domain/config';
 import { cancelOrder, placeOrder, startPayment } from '../../domain/orders';
 import { applyPaymentEvent } from '../../domain/payments';
+import { updateSchedule } from '../../domain/schedules';
 import { sweep } from '../../domain/sweeper';
+import { joinWaitlist, leaveWaitlist } from '../../domain/waitlist';
 import { checkoutGatewayFor, gatewayFor } from '../../functions/adapters/gateways';
 import { recordCharge } from '../../local/pg-simulator/builtin';
 import type { FaultMode } from '../../local/pg-simulator/state';
 import { createTestApi, type TestApi } from '../api';
-import { createShow, invariantViolations, refundViolations, type Show } from '../fixtures';
+import {
+  createShow,
+  invariantViolations,
+  refundViolations,
+  type Show,
+  waitlistViolations,
+} from '../fixtures';
 
 /**
  * The worst minute of an on-sale, compressed: 100 connections firing 10,000 random operations —
@@ -54,7 +63,10 @@ type Op =
     }
   | { kind: 'gatewayCancel'; partial: boolean }
   | { kind: 'refundFault'; mode: RefundFault; partial: boolean }
-  | { kind: 'drain' };
+  | { kind: 'drain' }
+  | { kind: 'join'; quantity: number }
+  | { kind: 'leave' }
+  | { kind: 'waitlistSwitch'; enabled: boolean };
 
 const opArb = (seatCount: number): fc.Arbitrary<Op> =>
   fc.oneof(
@@ -118,6 +130,17 @@ const opArb = (seatCount: number): fc.Arbitrary<Op> =>
       }),
     },
     { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
+    {
+      weight: 4,
+      arbitrary: fc.integer({ min: 1, max: 3 }).map((quantity) => ({ kind: 'join' as const, quantity })),
+    },
+    { weight: 1, arbitrary: fc.constant({ kind: 'leave' as const }) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .boolean()
+        .map((on) => ({ kind: 'waitlistSwitch' as const, enabled: on || Math.random() < 0.7 })),
+    },
   );
 
 let api: TestApi;
@@ -137,6 +160,8 @@ beforeAll(async () => {
       PAYMENT_TTL_SECONDS: String(limits.paymentTtlSeconds),
       MAX_SEATS_PER_ORDER: String(limits.maxSeatsPerOrder),
       MAX_SEATS_PER_USER: String(limits.maxSeatsPerUser),
+      // wait-list offers lapse during the run too, and pass on
+      OFFER_TTL_SECONDS: '3',
       // a gateway slowed by this machine's load is not the fault under test: 503s come from error500
       GATEWAY_TIMEOUT_MS: '5000',
     },
@@ -144,6 +169,7 @@ beforeAll(async () => {
   );
   api.simulator.state.lateWebhookMs = 300;
   show = await createShow(api.sql, { rows: 20, seatsPerRow: 25, price: PRICE });
+  await updateSchedule(api.sql, show.scheduleId, { waitlist: { enabled: true } }, new Date());
 });
 afterAll(() => api.close());
 
@@ -363,6 +389,16 @@ describe(`${WORKERS * OPS_PER_WORKER} random operations from ${WORKERS} connecti
         }
         case 'drain':
           return api.pump();
+        case 'join':
+          return joinWaitlist(sql, userId, show.scheduleId, { quantity: op.quantity }, waitlistLimits());
+        case 'leave': {
+          const [entry] = await sql<{ id: number }[]>`
+            select id from waitlist_entries where user_id = ${userId} order by random() limit 1`;
+          if (entry) return leaveWaitlist(sql, caller, entry.id);
+          return;
+        }
+        case 'waitlistSwitch':
+          return updateSchedule(sql, show.scheduleId, { waitlist: { enabled: op.enabled } }, new Date());
       }
     }
 
@@ -418,6 +454,19 @@ describe(`${WORKERS * OPS_PER_WORKER} random operations from ${WORKERS} connecti
                 select refund_status, count(*) as n from payments where status = 'refund' group by 1) r) as "refundsBy",
              (select count(*) from webhook_events where outcome like '%cancelled_by_gateway')::int as "gatewayCancels"`;
     console.log(`race run (seed ${seed}):`, stats, 'gateway:', sim.state.counts);
+    // the wait-list: back on, and a sweep that offers what is due, then nothing may be left waiting
+    // that a block on sale would serve
+    await updateSchedule(sql, show.scheduleId, { waitlist: { enabled: true } }, new Date());
+    await sweep(sql);
+    const waitlistProblems = await waitlistViolations(sql, limits.maxSeatsPerUser);
+    const [offers] = await sql<{ offered: number; lapsed: number; accepted: number }[]>`
+      select count(*) filter (where order_id is not null)::int as offered,
+             count(*) filter (where status = 'lapsed')::int as lapsed,
+             count(*) filter (where status = 'accepted')::int as accepted
+      from waitlist_entries`;
+    console.log(`race run (seed ${seed}): wait-list`, offers);
+    expect(waitlistProblems).toEqual({});
+    expect(offers!.offered).toBeGreaterThan(0);
     const violations = await invariantViolations(sql);
     const refundProblems = await refundViolations(sql, sim.state);
     if (Object.keys(violations).length || Object.keys(refundProblems).length) {

@@ -22,7 +22,11 @@ export function admission(route: RouteDef): MiddlewareObj<HttpEvent, HttpResult,
   return {
     before: async (request) => {
       if (!route.admission) return;
-      const scheduleId = (request.context.input?.body as { scheduleId?: number } | undefined)?.scheduleId;
+      const input = request.context.input as
+        | { body?: { scheduleId?: number }; params?: { scheduleId?: number } }
+        | undefined;
+      // the schedule is in the body (an order) or in the path (a wait-list)
+      const scheduleId = input?.body?.scheduleId ?? input?.params?.scheduleId;
       const sub = request.context.tokenIdentity?.sub;
       if (scheduleId === undefined || sub === undefined) return;
       const at = now();
