@@ -50,6 +50,26 @@ export const APP_PAGES = `function handler(event) {
   return request;
 }`;
 
+/**
+ * The app's Content-Security-Policy: its own origin (the files and the API) and the identity
+ * provider's token endpoint, which the sign-in calls; nothing inline, nothing from elsewhere, no
+ * framing. The payment windows and the provider's login page are navigations, which it does not
+ * restrict. The browser tests run the app under this same policy (web/test/oidc.browser.test.ts).
+ */
+export function contentSecurityPolicy(tokenEndpoint: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${new URL(tokenEndpoint).origin}`,
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
 export interface WebStackProps extends StackProps {
   config: EnvironmentConfig;
   api: ApiStack;
@@ -99,29 +119,16 @@ export class WebStack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: logs,
       serverAccessLogsPrefix: 's3/',
-      // the files are rebuilt from git on every deploy: nothing here is worth keeping
+      // the files come from git with every deploy; prod keeps the bucket anyway, as it keeps its logs
       removalPolicy: config.removalPolicy,
       autoDeleteObjects: config.name !== 'prod',
     });
 
-    const tokenOrigin = new URL(signIn.tokenEndpoint).origin;
     this.headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: `ticketing-${config.name}: security headers of the web app and the API`,
       securityHeadersBehavior: {
         contentSecurityPolicy: {
-          // the API is this origin; the only other party the page talks to is the token endpoint
-          contentSecurityPolicy: [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            `connect-src 'self' ${tokenOrigin}`,
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-            'upgrade-insecure-requests',
-          ].join('; '),
+          contentSecurityPolicy: contentSecurityPolicy(signIn.tokenEndpoint),
           override: true,
         },
         strictTransportSecurity: {

@@ -2,8 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { contentSecurityPolicy } from '../../lib/web-stack';
 import { issueToken } from '../../local/jwt';
-import { expectAccessible, openApp, screenshot, startWebStack, type WebStack } from './browser';
+import { expectAccessible, screenshot, startWebStack, type WebStack } from './browser';
 
 /**
  * The sign-in AWS uses, in a real browser: the console in `oidc` mode against a stand-in identity
@@ -96,8 +97,24 @@ afterAll(async () => {
   await new Promise<void>((resolve) => provider?.close(() => resolve()));
 });
 
-test('an administrator signs in to the console at the identity provider (code + PKCE) and lands where they were', async () => {
-  const page = await openApp(stack, '/console/#/sales');
+test('an administrator signs in to the console at the identity provider (code + PKCE) and lands where they were, under the deployed CSP', async () => {
+  // every answer carries the Content-Security-Policy CloudFront adds in AWS; a violation fails the test
+  const context = await stack.browser.newContext({
+    baseURL: stack.base,
+    viewport: { width: 1280, height: 900 },
+  });
+  const csp = contentSecurityPolicy(`${providerBase}/oauth2/token`);
+  await context.route(`${stack.base}/**`, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': csp } });
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (m.text().includes('Content Security Policy')) violations.push(m.text());
+  });
+  await page.goto('/console/#/sales');
   await page.getByRole('heading', { name: 'Console' }).waitFor();
   await expectAccessible(page, 'the console sign-in (OIDC)');
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -111,4 +128,15 @@ test('an administrator signs in to the console at the identity provider (code + 
   // the provider's token works on the API: the sales report answered
   await page.getByRole('figure', { name: 'Revenue by genre' }).waitFor();
   await screenshot(page, 'console-oidc-signed-in');
+
+  // the rest of the console and the fan app's first page run under the policy too
+  await page.goto('/console/#/venues/new');
+  await page.getByRole('heading', { name: 'New venue' }).waitFor();
+  await page.goto('/console/#/reconciliation');
+  await page.getByText('Nothing to reconcile').waitFor();
+  const fanPage = await page.goto('/');
+  expect(fanPage?.headers()['content-security-policy']).toBe(csp);
+  await page.getByRole('heading', { level: 1 }).first().waitFor();
+  expect(violations).toEqual([]);
+  await context.close();
 });
