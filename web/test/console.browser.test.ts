@@ -111,6 +111,14 @@ test('an admin creates a concert, a venue and a performance, reads its report an
   await expectAccessible(page, 'the performance page');
   await screenshot(page, 'console-performance');
 
+  // sales closed, then open again
+  await page.getByRole('button', { name: 'Close sales' }).click();
+  await page.getByRole('button', { name: 'Open sales' }).waitFor();
+  expect((await stack.api.request('GET', `/schedules/${scheduleId}`)).body.status).toBe('closed');
+  await page.getByRole('button', { name: 'Open sales' }).click();
+  await page.getByRole('button', { name: 'Close sales' }).waitFor();
+  expect((await stack.api.request('GET', `/schedules/${scheduleId}`)).body.status).toBe('sales_open');
+
   // the waiting room, on at 50 a minute
   const room = page.getByRole('region', { name: 'Waiting room' });
   await room.getByLabel('Queue fans').check();
