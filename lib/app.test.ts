@@ -25,8 +25,8 @@ let dev: Synthesized;
 let prod: Synthesized;
 
 // one synthesis per environment, shared by every assertion (and the deployment rehearsal)
-beforeAll(() => {
-  ({ dev, prod } = synthesizeAll());
+beforeAll(async () => {
+  ({ dev, prod } = await synthesizeAll());
 }, 600_000);
 afterAll(() => rmSync(dev.outdir, { recursive: true, force: true }));
 
@@ -879,5 +879,262 @@ describe('deployment rehearsal: every function runs with exactly what its stack 
 
     await expect(connect()).rejects.toThrow(/certificate/i);
     await expect(connect(readFileSync(pg.caFile, 'utf8'))).resolves.toEqual([{ one: 1 }]);
+  });
+});
+
+describe('the web app (issue 16): private bucket, CloudFront in front of the files and the API', () => {
+  const distributionOf = (s: Synthesized) =>
+    Object.values(s.web.findResources('AWS::CloudFront::Distribution') as Resources)[0]!.Properties
+      .DistributionConfig;
+  /** CloudFront's path patterns: `*` any characters (`/` too), `?` one, case-sensitive. */
+  const matches = (pattern: string, path: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(path);
+  /** The origin CloudFront sends `path` to: the first behaviour whose pattern matches, else the default. */
+  const originFor = (config: any, path: string) =>
+    (config.CacheBehaviors.find((b: any) => matches(b.PathPattern, path)) ?? config.DefaultCacheBehavior)
+      .TargetOriginId as string;
+  const originsOf = (config: any) => {
+    const s3 = config.Origins.find((o: any) => o.S3OriginConfig);
+    const api = config.Origins.find((o: any) => o.CustomOriginConfig);
+    return { s3, api };
+  };
+
+  it('keep the files in a bucket no one reaches but CloudFront, over TLS only', () => {
+    for (const s of [dev, prod]) {
+      const site = logicalResource(s.web, 'Site');
+      expect(site.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(site.Properties.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+      expect(site.Properties.WebsiteConfiguration).toBeUndefined();
+      const policy = Object.values(s.web.findResources('AWS::S3::BucketPolicy') as Resources).find(
+        (p) => p.Properties.Bucket.Ref === site.id,
+      )!;
+      const statements = policy.Properties.PolicyDocument.Statement as any[];
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+      // the only reader: CloudFront for this one distribution (origin access control); in dev CDK's
+      // auto-delete handler may empty the bucket when the stack goes
+      const allows = statements.filter(
+        (st) =>
+          st.Effect === 'Allow' &&
+          !(
+            s.env === 'dev' &&
+            JSON.stringify(st.Principal).includes('AutoDeleteObjectsCustomResourceProvider')
+          ),
+      );
+      expect(allows.length).toBe(
+        statements.filter((st) => st.Effect === 'Allow').length - (s.env === 'dev' ? 1 : 0),
+      );
+      expect(allows).toEqual([
+        expect.objectContaining({
+          Principal: { Service: 'cloudfront.amazonaws.com' },
+          Action: 's3:GetObject',
+          Condition: {
+            StringEquals: {
+              'AWS:SourceArn': expect.objectContaining({ 'Fn::Join': expect.anything() }),
+            },
+          },
+        }),
+      ]);
+      expect(JSON.stringify(allows[0].Condition)).toContain(logicalResource(s.web, 'Distribution').id);
+    }
+  });
+
+  it('read the bucket through an origin access control that signs every request, with no legacy identity', () => {
+    dev.web.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: {
+        OriginAccessControlOriginType: 's3',
+        SigningBehavior: 'always',
+        SigningProtocol: 'sigv4',
+      },
+    });
+    dev.web.resourceCountIs('AWS::CloudFront::CloudFrontOriginAccessIdentity', 0);
+    const { s3 } = originsOf(distributionOf(dev));
+    expect(s3.OriginAccessControlId['Fn::GetAtt'][0]).toMatch(/OriginAccessControl/);
+    expect(s3.S3OriginConfig.OriginAccessIdentity).toBe('');
+  });
+
+  it('send every API path to the HTTP API uncached with every viewer header but Host, and the rest to the files', () => {
+    const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+    const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+    for (const s of [dev, prod]) {
+      const config = distributionOf(s);
+      const { s3, api } = originsOf(config);
+      expect(JSON.stringify(api.DomainName)).toContain('.execute-api.');
+      expect(api.CustomOriginConfig).toMatchObject({
+        OriginProtocolPolicy: 'https-only',
+        OriginSSLProtocols: ['TLSv1.2'],
+      });
+      for (const behavior of config.CacheBehaviors) {
+        expect(behavior).toMatchObject({
+          TargetOriginId: api.Id,
+          ViewerProtocolPolicy: 'https-only',
+          CachePolicyId: CACHING_DISABLED,
+          OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
+          AllowedMethods: expect.arrayContaining(['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS']),
+        });
+      }
+      // every route a browser calls reaches the API, with a path parameter of any value
+      for (const [, route] of deployedRoutes) {
+        const path = route.path.replace(/\{[^}]+\}/g, '42');
+        const expected = route.auth === 'webhook' ? s3.Id : api.Id;
+        expect([route.path, originFor(config, path)]).toEqual([route.path, expected]);
+      }
+      // the apps' pages, files and settings come from the bucket, whatever the hash route
+      for (const path of [
+        '/',
+        '/index.html',
+        '/console/',
+        '/console/index.html',
+        '/config.json',
+        '/assets/fan-ABC.js',
+      ])
+        expect([path, originFor(config, path)]).toEqual([path, s3.Id]);
+      // CloudFront's default quota is 25 behaviours per distribution
+      expect(config.CacheBehaviors.length).toBeLessThanOrEqual(25);
+      expect(config.DefaultCacheBehavior).toMatchObject({
+        TargetOriginId: s3.Id,
+        ViewerProtocolPolicy: 'redirect-to-https',
+        AllowedMethods: ['GET', 'HEAD'],
+      });
+      expect(config.DefaultRootObject).toBe('index.html');
+      // no error-page fallback: it would turn the API's 403/404 problems into the app's page
+      expect(config.CustomErrorResponses).toBeUndefined();
+    }
+  });
+
+  it("give the apps' folders their index.html at the edge, and rewrite nothing else", () => {
+    const fn = Object.values(dev.web.findResources('AWS::CloudFront::Function') as Resources)[0]!;
+    expect(fn.Properties.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+    const association = distributionOf(dev).DefaultCacheBehavior.FunctionAssociations;
+    expect(association).toEqual([
+      {
+        EventType: 'viewer-request',
+        FunctionARN: { 'Fn::GetAtt': [expect.stringMatching(/^AppPages/), 'FunctionARN'] },
+      },
+    ]);
+    // the deployed code, run as CloudFront runs it on a viewer request
+    const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (
+      event: unknown,
+    ) => any;
+    const viewer = (uri: string) => handler({ request: { uri, headers: {} } });
+    expect(viewer('/').uri).toBe('/index.html');
+    expect(viewer('/console/').uri).toBe('/console/index.html');
+    expect(viewer('/orders-page').uri).toBe('/orders-page');
+    expect(viewer('/assets/console-X1Y2.js').uri).toBe('/assets/console-X1Y2.js');
+    expect(viewer('/config.json').uri).toBe('/config.json');
+    expect(viewer('/console')).toMatchObject({
+      statusCode: 301,
+      headers: { location: { value: '/console/' } },
+    });
+  });
+
+  it('answer every response with HSTS, nosniff, DENY framing and a CSP of self and the token endpoint', () => {
+    for (const s of [dev, prod]) {
+      const policy = Object.values(
+        s.web.findResources('AWS::CloudFront::ResponseHeadersPolicy') as Resources,
+      )[0]!;
+      const headers = policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+      expect(headers.StrictTransportSecurity).toEqual({
+        AccessControlMaxAgeSec: 31_536_000,
+        IncludeSubdomains: true,
+        Override: true,
+      });
+      expect(headers.ContentTypeOptions).toEqual({ Override: true });
+      expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+      expect(headers.ReferrerPolicy.ReferrerPolicy).toBe('strict-origin-when-cross-origin');
+      const csp = Object.fromEntries(
+        (headers.ContentSecurityPolicy.ContentSecurityPolicy as string)
+          .split('; ')
+          .map((d) => [d.split(' ')[0], d.split(' ').slice(1)]),
+      );
+      const tokenOrigin = new URL(s.built.config.signIn.tokenEndpoint).origin;
+      expect(csp).toMatchObject({
+        'default-src': ["'self'"],
+        'script-src': ["'self'"],
+        'style-src': ["'self'"],
+        'connect-src': ["'self'", tokenOrigin],
+        'object-src': ["'none'"],
+        'frame-ancestors': ["'none'"],
+      });
+      // the API is this origin: no other host may be called, framed or loaded from
+      expect(
+        Object.values(csp)
+          .flat()
+          .filter((v) => /^https?:/.test(v as string)),
+      ).toEqual([tokenOrigin]);
+      const config = distributionOf(s);
+      const policyId = { Ref: logicalResource(s.web, 'SecurityHeaders').id };
+      for (const behavior of [config.DefaultCacheBehavior, ...config.CacheBehaviors])
+        expect(behavior.ResponseHeadersPolicyId).toEqual(policyId);
+    }
+  });
+
+  it("deploy the built files and a config.json with the environment's sign-in, invalidating the edge", async () => {
+    for (const s of [dev, prod]) {
+      const deployment = Object.values(s.web.findResources('Custom::CDKBucketDeployment') as Resources)[0]!;
+      expect(deployment.Properties).toMatchObject({
+        DestinationBucketName: { Ref: logicalResource(s.web, 'Site').id },
+        DistributionPaths: ['/*'],
+        Prune: true,
+      });
+      const keys = deployment.Properties.SourceObjectKeys as string[];
+      const [files, settings] = keys.map((k) => join(s.outdir, `asset.${k.replace(/\.zip$/, '')}`));
+      expect(readFileSync(join(files!, 'index.html'), 'utf8')).toContain('<div id="app">');
+      expect(readFileSync(join(files!, 'console', 'index.html'), 'utf8')).toContain('<div id="app">');
+      const config = JSON.parse(readFileSync(join(settings!, 'config.json'), 'utf8'));
+      const { signIn, jwtIssuer, jwtAudience } = s.built.config;
+      expect(config.auth).toMatchObject({
+        mode: 'oidc',
+        issuer: jwtIssuer,
+        clientId: jwtAudience[0],
+        authorizationEndpoint: signIn.authorizationEndpoint,
+        tokenEndpoint: signIn.tokenEndpoint,
+        scopes: ['openid', 'email', 'profile'],
+      });
+      // the redirect is the distribution's own address, filled in at deploy time
+      const markers = deployment.Properties.SourceMarkers[1];
+      expect(config.auth.redirectUris.fan).toMatch(/^https:\/\/<<marker:0xbaba:\d>>\/$/);
+      expect(config.auth.redirectUris.console).toMatch(/^https:\/\/<<marker:0xbaba:\d>>\/console\/$/);
+      expect(Object.values(markers)).toEqual([
+        { 'Fn::GetAtt': [logicalResource(s.web, 'Distribution').id, 'DomainName'] },
+        { 'Fn::GetAtt': [logicalResource(s.web, 'Distribution').id, 'DomainName'] },
+      ]);
+    }
+    prod.web.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ Logging: Match.objectLike({ Prefix: 'cloudfront/' }) }),
+    });
+  });
+
+  it("take the web app's client id from the API's audience and refuse one the API would not accept", () => {
+    const context = (values: Record<string, string>) => (key: string) => values[key];
+    expect(environmentFrom(context({ env: 'dev', jwtAudience: 'pool-client' })).signIn.clientId).toBe(
+      'pool-client',
+    );
+    expect(() => environmentFrom(context({ env: 'dev', webClientId: 'other-client' }))).toThrow(
+      /not in jwtAudience/,
+    );
+    expect(() =>
+      environmentFrom(context({ env: 'dev', oidcTokenEndpoint: 'http://login.example/token' })),
+    ).toThrow(/https/);
+    const { oidcAuthorizationEndpoint: _, ...withoutEndpoint } = PROD_CONTEXT;
+    expect(() => environmentFrom(context({ env: 'prod', ...withoutEndpoint }))).toThrow(
+      /-c oidcAuthorizationEndpoint=\.\.\./,
+    );
   });
 });

@@ -16,6 +16,12 @@ export interface EnvironmentConfig {
   /** JWT authorizer: your identity provider (e.g. a Cognito user pool) and the API's audience. */
   jwtIssuer: string;
   jwtAudience: string[];
+  /**
+   * The web app's sign-in at the same provider (authorization code + PKCE, web/shared/auth.ts): a
+   * public client (no secret) whose tokens the JWT authorizer accepts, so `clientId` must be one of
+   * `jwtAudience`. Cognito's endpoints are on the user pool's domain, not on the issuer.
+   */
+  signIn: SignInSettings;
   /** Stage-wide API throttling. */
   throttle: { rateLimit: number; burstLimit: number };
   /** Alarm notifications; unset = alarms without a subscriber (dev only). */
@@ -47,6 +53,13 @@ export interface EnvironmentConfig {
   };
 }
 
+export interface SignInSettings {
+  clientId: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  scopes: string[];
+}
+
 export interface GatewaySettings {
   TOSS_API_BASE: string;
   TOSS_CLIENT_KEY: string;
@@ -63,7 +76,20 @@ const GATEWAY_CONTEXT = {
   portoneChannelKey: 'PORTONE_CHANNEL_KEY',
   builtinPgApiBase: 'BUILTIN_PG_API_BASE',
 } as const satisfies Record<string, keyof GatewaySettings>;
-type ContextKey = 'jwtIssuer' | 'jwtAudience' | 'alarmEmail' | keyof typeof GATEWAY_CONTEXT;
+/** Deploy-time settings of the web app's sign-in: `-c <key>=...`. */
+const SIGN_IN_CONTEXT = {
+  webClientId: 'clientId',
+  oidcAuthorizationEndpoint: 'authorizationEndpoint',
+  oidcTokenEndpoint: 'tokenEndpoint',
+} as const satisfies Record<string, keyof SignInSettings>;
+type ContextKey =
+  | 'jwtIssuer'
+  | 'jwtAudience'
+  | 'alarmEmail'
+  | keyof typeof GATEWAY_CONTEXT
+  | Exclude<keyof typeof SIGN_IN_CONTEXT, 'webClientId'>;
+
+const SIGN_IN_SCOPES = ['openid', 'email', 'profile'];
 
 /** Toss and PortOne serve test and live payments on the same bases: the keys decide which. */
 const GATEWAY_BASES = {
@@ -90,6 +116,13 @@ export const environments: Record<EnvironmentConfig['name'], EnvironmentConfig> 
     logRetentionDays: 7,
     jwtIssuer: 'https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_DEVPOOL',
     jwtAudience: ['ticketing-dev'],
+    // the dev pool's domain, a placeholder like the pool (-c replaces both); the client id is the audience
+    signIn: {
+      clientId: '',
+      authorizationEndpoint: 'https://ticketing-dev.auth.ap-northeast-2.amazoncognito.com/oauth2/authorize',
+      tokenEndpoint: 'https://ticketing-dev.auth.ap-northeast-2.amazoncognito.com/oauth2/token',
+      scopes: SIGN_IN_SCOPES,
+    },
     throttle: { rateLimit: 200, burstLimit: 400 },
     natGateways: 'one',
     // test mode: the merchant's test client key, store and channel replace these with -c (README)
@@ -116,6 +149,8 @@ export const environments: Record<EnvironmentConfig['name'], EnvironmentConfig> 
     // no placeholders: the real values come with the deploy (requiredContext)
     jwtIssuer: '',
     jwtAudience: [],
+    // the client id is the first audience unless -c webClientId says otherwise; the endpoints come with the deploy
+    signIn: { clientId: '', authorizationEndpoint: '', tokenEndpoint: '', scopes: SIGN_IN_SCOPES },
     throttle: { rateLimit: 5000, burstLimit: 10000 },
     natGateways: 'perAz',
     gateways: {
@@ -133,6 +168,8 @@ export const environments: Record<EnvironmentConfig['name'], EnvironmentConfig> 
       'portoneStoreId',
       'portoneChannelKey',
       'builtinPgApiBase',
+      'oidcAuthorizationEndpoint',
+      'oidcTokenEndpoint',
     ],
     booking,
   },
@@ -142,7 +179,8 @@ export const environments: Record<EnvironmentConfig['name'], EnvironmentConfig> 
  * `cdk synth -c env=dev`; issuer, audience and alarm e-mail come per deploy with
  * `-c jwtIssuer=https://... -c jwtAudience=a,b -c alarmEmail=...`, the gateways' merchant settings
  * with `-c tossClientKey=... -c portoneStoreId=... -c portoneChannelKey=... -c builtinPgApiBase=...`
- * (prod requires all of them).
+ * the web app's sign-in with `-c oidcAuthorizationEndpoint=https://... -c oidcTokenEndpoint=https://...`
+ * and, when it is not the first audience, `-c webClientId=...` (prod requires all but the client id).
  */
 export function environmentFrom(context: (key: string) => unknown): EnvironmentConfig {
   const name = String(context('env') ?? 'dev');
@@ -171,12 +209,27 @@ export function environmentFrom(context: (key: string) => unknown): EnvironmentC
         `${name} must be an https URL on port 443 (${value}): the gateway callers may reach nothing else`,
       );
   }
+  const jwtAudience = typeof audience === 'string' ? audience.split(',') : base.jwtAudience;
+  const signIn = { ...base.signIn, clientId: base.signIn.clientId || jwtAudience[0] || '' };
+  for (const [key, setting] of Object.entries(SIGN_IN_CONTEXT)) {
+    const value = context(key);
+    if (typeof value === 'string' && value !== '') signIn[setting] = value;
+  }
+  if (!jwtAudience.includes(signIn.clientId))
+    throw new Error(
+      `The web app's client id ${signIn.clientId} is not in jwtAudience (${jwtAudience.join(',')}): the API would refuse its tokens`,
+    );
+  for (const endpoint of [signIn.authorizationEndpoint, signIn.tokenEndpoint]) {
+    if (!endpoint.startsWith('https://'))
+      throw new Error(`The sign-in endpoints must be https URLs (${endpoint})`);
+  }
   return {
     ...base,
     ...(typeof issuer === 'string' ? { jwtIssuer: issuer } : {}),
-    ...(typeof audience === 'string' ? { jwtAudience: audience.split(',') } : {}),
+    jwtAudience,
     ...(typeof email === 'string' ? { alarmEmail: email } : {}),
     gateways,
+    signIn,
   };
 }
 

@@ -1,4 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { OidcSettings } from './auth';
+import { finishOidcSignIn } from './oidc-session';
 
 /**
  * What differs between `npm start` and a deployment, read at start from `/config.json` (the local
@@ -10,7 +12,7 @@ export interface WebConfig {
    * How a user signs in: `dev` — the local "sign in as" box (POST /dev/token); `oidc` — the
    * identity provider the stacks are configured with (authorization code + PKCE).
    */
-  auth: { mode: 'dev' } | { mode: 'oidc'; issuer: string; clientId: string; scopes?: string[] };
+  auth: { mode: 'dev' } | OidcSettings;
   /** The payment windows: the provider's pages, or locally the gateway simulator's stand-ins. */
   checkout: {
     /**
@@ -31,9 +33,12 @@ export function loadConfig(): Promise<WebConfig> {
     .then(async (response) => (response.ok ? ((await response.json()) as Partial<WebConfig>) : {}))
     // offline or not served: the local defaults
     .catch(() => ({}))
-    .then((loaded) => {
-      current = { ...fallback, ...loaded };
-      return current;
+    .then(async (loaded) => {
+      const settings: WebConfig = { ...fallback, ...loaded };
+      // back from the identity provider (`?code=&state=`): signed in before anyone reads the settings
+      if (settings.auth.mode === 'oidc') await finishOidcSignIn(settings.auth);
+      current = settings;
+      return settings;
     });
   return loading;
 }

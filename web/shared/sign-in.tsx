@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api } from './api';
 import { useConfig } from './config';
+import { signInFailure, startOidcSignIn } from './oidc-session';
 import { type Session, signIn, signOut } from './session';
 
 /**
@@ -13,8 +14,20 @@ export function SignInBox(props: { admin?: boolean; onSignedIn?: (session: Sessi
   const [busy, setBusy] = useState(false);
   const settings = useConfig();
   if (!settings) return null;
-  if (settings.auth.mode !== 'dev')
-    return <p class="note">Sign-in with the identity provider is not available in this build.</p>;
+  const { auth } = settings;
+  if (auth.mode === 'oidc')
+    return (
+      <div class="sign-in">
+        <button type="button" onClick={() => void startOidcSignIn(auth)}>
+          Sign in
+        </button>
+        {signInFailure && (
+          <p role="alert" class="error">
+            {signInFailure}
+          </p>
+        )}
+      </div>
+    );
 
   const submit = async (e: Event) => {
     e.preventDefault();

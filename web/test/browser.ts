@@ -10,6 +10,7 @@ import { buildWeb } from '../../scripts/build-web';
 import { createTestApi, type TestApi } from '../../test/api';
 import { SEAT_SIZE, SeatModel } from '../fan/seat-map/model';
 import type { VenueLayout } from '../shared/api';
+import type { WebConfig } from '../shared/config';
 
 /**
  * The browser tests' world: `npm start`'s stack on a database of the test file (the local gateway
@@ -29,14 +30,18 @@ export interface WebStack {
   close(): Promise<void>;
 }
 
-export async function startWebStack(env: Record<string, string> = {}): Promise<WebStack> {
+export async function startWebStack(
+  env: Record<string, string> = {},
+  /** auth: how the app signs in (config.json); the dev-token box unless given. */
+  options: { auth?: WebConfig['auth'] } = {},
+): Promise<WebStack> {
   // each test file builds its own copy: two files at once must not rebuild one folder under each other
   const dist = await mkdtemp(join(tmpdir(), 'ticketing-web-'));
   await buildWeb({ outdir: dist, minify: false });
   let web: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   const api = await createTestApi(env, { serve: (req, res) => web?.(req, res) ?? false });
   web = serveWeb(dist, {
-    auth: { mode: 'dev' },
+    auth: options.auth ?? { mode: 'dev' },
     checkout: { toss: `${api.simulator.url}/checkout/toss` },
   });
   // what AWS runs on its own, without the test asking: webhooks, the relay, refunds
