@@ -22,7 +22,7 @@ describe('hot query plans on a 50,000-seat schedule', () => {
         'seat map',
         'availability',
         'hold',
-        'best available: candidate blocks',
+        'best available',
         'sweeper batch',
         'schedule report',
         'order view',

@@ -93,6 +93,17 @@ export async function explainHotQueries(url: string, scheduleId: number): Promis
       ['seat status', (tx) => seats.seatStatusBits(tx, scheduleId)],
       ['availability', (tx) => seats.availabilityBySection(tx, scheduleId)],
       ['hold', (tx) => hold(tx, sample!.seatIds.slice(0, 4))],
+      [
+        'best available',
+        (tx) =>
+          seats.holdBestAvailable(tx, {
+            userId,
+            scheduleId,
+            quantity: 2,
+            ttlSeconds: 300,
+            maxSeatsPerUser: 8,
+          }),
+      ],
       ['sweeper batch', (tx) => expireLapsedBatch(tx, 1000)],
       ['schedule report', (tx) => scheduleReport(tx, scheduleId)],
       ['order view', (tx) => findOrderView(tx, placed.id)],
