@@ -10,8 +10,9 @@ import { ConcertList } from './concerts';
 import { OrderPage } from './order';
 import { MyOrders } from './orders';
 import { SchedulePage } from './schedule';
+import { MyWaitlist } from './waitlist';
 
-/** The fan app at `/`: concerts, a concert's performances, the seat map, checkout and orders. */
+/** The fan app at `/`: concerts, a concert's performances, the seat map, checkout, orders and wait-lists. */
 function App() {
   const route = useRoute();
   const session = useSession();
@@ -22,6 +23,7 @@ function App() {
         <nav aria-label="Main">
           <a href={href('/')}>Concerts</a>
           <a href={href('/orders')}>My orders</a>
+          <a href={href('/waitlist')}>Wait-lists</a>
         </nav>
         <SessionBadge session={session} />
       </header>
@@ -45,6 +47,9 @@ function Page(props: { parts: string[]; params: URLSearchParams }) {
       break;
     case 'schedules':
       if (valid) return <SchedulePage key={number} scheduleId={number} />;
+      break;
+    case 'waitlist':
+      if (!id) return <MyWaitlist />;
       break;
     case 'orders': {
       if (!id) return <MyOrders />;

@@ -118,6 +118,12 @@ function OrderView(props: { orderId: number; outcome: string | undefined; paymen
           Order {order.id} <StatusBadge status={order.status} />
         </h1>
       )}
+      {order.offer && pending && (
+        <p class="notice">
+          <strong>Offered from the wait-list:</strong> these seats came free and are held for you until the
+          time below runs out; then they pass to the next person in line.
+        </p>
+      )}
       {notice && (
         <p role="status" class="notice">
           {notice}
@@ -263,7 +269,8 @@ function HoldCountdown(props: {
           ? 'Pay before the time runs out, or the seats go back on sale.'
           : 'Finish the payment in its window.'}
       </p>
-      {props.order.status === 'created' && !props.extended && (
+      {/* an offer has its own deadline and cannot be extended (the next in line is waiting) */}
+      {props.order.status === 'created' && !props.extended && !props.order.offer && (
         <button type="button" class="secondary" disabled={props.busy} onClick={props.onExtend}>
           I need more time (once)
         </button>

@@ -9,6 +9,7 @@ import { decodeAvailability, isAvailable, SeatModel } from './seat-map/model';
 import { SeatCanvas, TIER_COLOURS } from './seat-map/seat-canvas';
 import { SeatList } from './seat-map/seat-list';
 import { type Admission, admissionFor, forgetAdmission, WaitingRoom } from './waiting-room';
+import { WaitlistBox } from './waitlist';
 
 /** How often an open map asks whether any seat changed (a 304 while none did). */
 const STATUS_POLL_MS = 3000;
@@ -95,6 +96,8 @@ function SeatPicker(props: {
   const [view, setView] = useState<'map' | 'list'>('map');
   const [notice, setNotice] = useState<Notice>();
   const [busy, setBusy] = useState(false);
+  // best-available found no block like the one asked for: the wait-list is the way on
+  const [noBlock, setNoBlock] = useState(false);
   const etag = useRef<string | undefined>(undefined);
   // `ready` marks this page's map only
   useEffect(() => () => void delete document.body.dataset.seatMap, []);
@@ -208,9 +211,12 @@ function SeatPicker(props: {
       ) {
         props.onAdmissionRefused();
       } else if (err instanceof ApiError && err.code === 'SOLD_OUT') {
+        setNoBlock(true);
         setNotice({
           kind: 'error',
-          text: 'No block of seats like that is free together. Try fewer seats or other filters.',
+          text: `No block of seats like that is free together. Try fewer seats or other filters${
+            schedule.waitlist.enabled ? ', or join the wait-list' : ''
+          }.`,
         });
       } else setNotice({ kind: 'error', text: errorText(err) });
     } finally {
@@ -233,6 +239,7 @@ function SeatPicker(props: {
   });
   const selectedList = [...selected].sort((a, b) => a - b);
   const onSale = schedule.status === 'sales_open';
+  const soldOut = availability?.available === 0;
 
   return (
     <div class="picker">
@@ -354,6 +361,9 @@ function SeatPicker(props: {
           </section>
         ) : !onSale ? null : (
           <>
+            {schedule.waitlist.enabled && soldOut && (
+              <WaitlistBox schedule={schedule} model={model} soldOut />
+            )}
             <section aria-labelledby="selection-title">
               <h2 id="selection-title">Selected seats ({selected.size})</h2>
               {selectedList.length === 0 && (
@@ -390,6 +400,9 @@ function SeatPicker(props: {
               busy={busy}
               onHold={(pick) => hold({ scheduleId: schedule.id, ...pick })}
             />
+            {schedule.waitlist.enabled && !soldOut && (
+              <WaitlistBox schedule={schedule} model={model} soldOut={noBlock} />
+            )}
           </>
         )}
       </aside>

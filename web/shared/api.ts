@@ -20,6 +20,8 @@ export type Payment = z.output<typeof s.Payment>;
 export type Provider = z.output<typeof s.Provider>;
 export type PaymentStarted = z.output<typeof s.PaymentStarted>;
 export type ConfirmPayment = z.input<typeof s.ConfirmPaymentBody>;
+export type JoinWaitlist = z.input<typeof s.JoinWaitlistBody>;
+export type WaitlistEntry = z.output<typeof s.WaitlistEntry>;
 export type QueueJoined = z.output<typeof s.QueueJoined>;
 export type QueueStatus = z.output<typeof s.QueueStatus>;
 export type DevTokenRequest = z.input<typeof s.DevTokenBody>;
@@ -158,6 +160,12 @@ export const api = {
   joinQueue: (scheduleId: number) => call<QueueJoined>('POST', `/schedules/${scheduleId}/queue`),
   queueStatus: (scheduleId: number, queueToken: string) =>
     call<QueueStatus>('GET', `/schedules/${scheduleId}/queue`, { headers: { 'queue-token': queueToken } }),
+
+  joinWaitlist: (scheduleId: number, body: JoinWaitlist) =>
+    call<WaitlistEntry>('POST', `/schedules/${scheduleId}/waitlist`, { body }),
+  listMyWaitlist: (cursor?: string) => call<Page<WaitlistEntry>>('GET', `/me/waitlist${query({ cursor })}`),
+  /** Leaves the wait-list; an offer not yet paid is declined. */
+  leaveWaitlist: (id: number) => call<WaitlistEntry>('DELETE', `/waitlist/${id}`),
 
   /** Local only: the server answers 404 where it is not deployed. */
   devToken: (body: DevTokenRequest) => call<{ token: string }>('POST', '/dev/token', { body, auth: false }),
