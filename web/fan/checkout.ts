@@ -22,8 +22,19 @@ export const PAYMENT_CHOICES: { provider: Provider; label: string }[] = [
 const back = (orderId: number, outcome: string, paymentId: number) =>
   `${location.origin}/#/orders/${orderId}/${outcome}?payment=${paymentId}`;
 
+/**
+ * The methods this deployment can take: Toss only where its payment window is configured (a
+ * deployment without one must not offer it, or the fan would start a payment nobody can finish).
+ */
+export function paymentChoices(settings: WebConfig): typeof PAYMENT_CHOICES {
+  return PAYMENT_CHOICES.filter((choice) => choice.provider !== 'toss' || settings.checkout.toss);
+}
+
 export async function payWith(order: Order, provider: Provider): Promise<void> {
-  const [started, settings] = await Promise.all([api.startPayment(order.id, provider), loadConfig()]);
+  const settings = await loadConfig();
+  if (!paymentChoices(settings).some((choice) => choice.provider === provider))
+    throw new Error(`${provider} is not available here`);
+  const started = await api.startPayment(order.id, provider);
   location.assign(windowUrl(order, started, settings.checkout));
 }
 
@@ -45,9 +56,17 @@ function windowUrl(order: Order, started: PaymentStarted, windows: WebConfig['ch
   return url.toString();
 }
 
-/** What the provider's window put in the query of its way back; read once, then cleared. */
+/**
+ * What the provider's window put in the query of its way back; read once, then cleared. A window
+ * that adds its fields with a URL parser puts them before the `#`; one that appends them to the
+ * string lands them in the hash's own query: both are read.
+ */
 export function takeRedirectQuery(): URLSearchParams {
   const params = new URLSearchParams(location.search);
+  const inHash = location.hash.indexOf('?');
+  if (inHash >= 0)
+    for (const [key, value] of new URLSearchParams(location.hash.slice(inHash + 1)))
+      if (!params.has(key)) params.set(key, value);
   if (location.search) history.replaceState(null, '', `${location.pathname}${location.hash}`);
   return params;
 }

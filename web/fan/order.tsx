@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type Order, type Provider } from '../shared/api';
+import { useConfig } from '../shared/config';
 import { clock, dateTime, money } from '../shared/format';
 import { errorText, useLoad, useTitle } from '../shared/hooks';
 import { href, navigate } from '../shared/router';
 import { useSession } from '../shared/session';
 import { SignInBox } from '../shared/sign-in';
-import { PAYMENT_CHOICES, payWith, takeRedirectQuery } from './checkout';
+import { PAYMENT_CHOICES, paymentChoices, payWith, takeRedirectQuery } from './checkout';
 import { OrderItems, RefundStatus, StatusBadge } from './orders';
 
 /**
@@ -36,7 +37,10 @@ function OrderView(props: { orderId: number; outcome: string | undefined; paymen
   const [notice, setNotice] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [extended, setExtended] = useState(false);
-  const [provider, setProvider] = useState<Provider>('toss');
+  const settings = useConfig();
+  const choices = settings ? paymentChoices(settings) : [];
+  const [chosen, setProvider] = useState<Provider>();
+  const provider = chosen ?? choices[0]?.provider;
   const redirect = useRef<URLSearchParams | undefined>(undefined);
   redirect.current ??= takeRedirectQuery();
 
@@ -174,7 +178,7 @@ function OrderView(props: { orderId: number; outcome: string | undefined; paymen
           <h2 id="pay-title">Pay</h2>
           <fieldset>
             <legend>Payment method</legend>
-            {PAYMENT_CHOICES.map((choice) => (
+            {choices.map((choice) => (
               <label key={choice.provider} class="radio">
                 <input
                   type="radio"
@@ -189,8 +193,8 @@ function OrderView(props: { orderId: number; outcome: string | undefined; paymen
           </fieldset>
           <button
             type="button"
-            disabled={busy || expired(order)}
-            onClick={() => act(() => payWith(order, provider))}
+            disabled={busy || expired(order) || !provider}
+            onClick={() => provider && act(() => payWith(order, provider))}
           >
             Pay {money(order.totalAmount)}
           </button>{' '}
