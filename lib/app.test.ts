@@ -1132,6 +1132,14 @@ describe('the web app (issue 16): private bucket, CloudFront in front of the fil
     expect(() =>
       environmentFrom(context({ env: 'dev', oidcTokenEndpoint: 'http://login.example/token' })),
     ).toThrow(/https/);
+    // the provider's logout, when given, is the environment's too (and https like the others)
+    expect(
+      environmentFrom(context({ env: 'dev', oidcEndSessionEndpoint: 'https://login.example/logout' })).signIn
+        .endSessionEndpoint,
+    ).toBe('https://login.example/logout');
+    expect(() =>
+      environmentFrom(context({ env: 'dev', oidcEndSessionEndpoint: 'http://login.example/logout' })),
+    ).toThrow(/https/);
     const { oidcAuthorizationEndpoint: _, ...withoutEndpoint } = PROD_CONTEXT;
     expect(() => environmentFrom(context({ env: 'prod', ...withoutEndpoint }))).toThrow(
       /-c oidcAuthorizationEndpoint=\.\.\./,

@@ -58,6 +58,12 @@ export interface SignInSettings {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   scopes: string[];
+  /**
+   * The provider's logout (OIDC RP-initiated logout's end_session_endpoint, or Cognito's
+   * `/logout`): signing out of the app ends the provider's session too, so the next person at a
+   * shared browser is not signed in as the last one. Unset: the app forgets its token only.
+   */
+  endSessionEndpoint?: string;
 }
 
 export interface GatewaySettings {
@@ -81,6 +87,7 @@ const SIGN_IN_CONTEXT = {
   webClientId: 'clientId',
   oidcAuthorizationEndpoint: 'authorizationEndpoint',
   oidcTokenEndpoint: 'tokenEndpoint',
+  oidcEndSessionEndpoint: 'endSessionEndpoint',
 } as const satisfies Record<string, keyof SignInSettings>;
 type ContextKey =
   | 'jwtIssuer'
@@ -219,7 +226,11 @@ export function environmentFrom(context: (key: string) => unknown): EnvironmentC
     throw new Error(
       `The web app's client id ${signIn.clientId} is not in jwtAudience (${jwtAudience.join(',')}): the API would refuse its tokens`,
     );
-  for (const endpoint of [signIn.authorizationEndpoint, signIn.tokenEndpoint]) {
+  for (const endpoint of [
+    signIn.authorizationEndpoint,
+    signIn.tokenEndpoint,
+    signIn.endSessionEndpoint ?? 'https://',
+  ]) {
     if (!endpoint.startsWith('https://'))
       throw new Error(`The sign-in endpoints must be https URLs (${endpoint})`);
   }

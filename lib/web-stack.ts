@@ -232,6 +232,7 @@ export class WebStack extends Stack {
             clientId: signIn.clientId,
             authorizationEndpoint: signIn.authorizationEndpoint,
             tokenEndpoint: signIn.tokenEndpoint,
+            endSessionEndpoint: signIn.endSessionEndpoint,
             scopes: signIn.scopes,
             redirectUris: { fan: `${appUrl}/`, console: `${appUrl}/console/` },
           },

@@ -10,6 +10,7 @@ import {
   createVerifier,
   type OidcSettings,
   SignInError,
+  signOutUrl,
 } from './auth';
 
 /** sessionStorage as the browser keeps it for one tab. */
@@ -224,5 +225,35 @@ describe('authorization code sign-in against a token endpoint', () => {
       }),
     ).toBeUndefined();
     expect(storage.getItem('ticketing.signIn')).not.toBeNull();
+  });
+});
+
+describe('signing out of the provider', () => {
+  const settings: OidcSettings = {
+    mode: 'oidc',
+    issuer: 'https://idp.example',
+    clientId: 'web-client',
+    authorizationEndpoint: 'https://idp.example/oauth2/authorize',
+    tokenEndpoint: 'https://idp.example/oauth2/token',
+  };
+
+  it("sends the browser to the provider's logout with the app's way back, in both providers' words", () => {
+    const url = new URL(
+      signOutUrl(
+        { ...settings, endSessionEndpoint: 'https://idp.example/logout' },
+        'console',
+        'https://app.example',
+      )!,
+    );
+    expect(url.origin + url.pathname).toBe('https://idp.example/logout');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      client_id: 'web-client',
+      post_logout_redirect_uri: 'https://app.example/console/',
+      logout_uri: 'https://app.example/console/',
+    });
+  });
+
+  it('has nowhere to send it when the provider has no logout configured', () => {
+    expect(signOutUrl(settings, 'fan', 'https://app.example')).toBeUndefined();
   });
 });

@@ -12,6 +12,8 @@ export interface OidcSettings {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   scopes?: string[];
+  /** The provider's logout; unset: signing out forgets the app's token only. */
+  endSessionEndpoint?: string;
   /** Where the provider sends the browser back, per app (registered with the provider). */
   redirectUris?: Partial<Record<AppName, string>>;
 }
@@ -57,6 +59,23 @@ export async function challengeOf(verifier: string): Promise<string> {
 
 export function redirectUriOf(settings: OidcSettings, app: AppName, origin: string): string {
   return settings.redirectUris?.[app] ?? `${origin}${app === 'console' ? '/console/' : '/'}`;
+}
+
+/**
+ * Where to send the browser to end the provider's session as well, or undefined when the provider
+ * has no logout configured. Both the standard `post_logout_redirect_uri` (OIDC RP-initiated
+ * logout) and Cognito's `logout_uri` name the way back; each provider ignores the other's.
+ */
+export function signOutUrl(settings: OidcSettings, app: AppName, origin: string): string | undefined {
+  if (!settings.endSessionEndpoint) return undefined;
+  const back = redirectUriOf(settings, app, origin);
+  const url = new URL(settings.endSessionEndpoint);
+  url.search = new URLSearchParams({
+    client_id: settings.clientId,
+    post_logout_redirect_uri: back,
+    logout_uri: back,
+  }).toString();
+  return url.toString();
 }
 
 /**

@@ -1,5 +1,5 @@
-import { type AppName, beginSignIn, completeSignIn, type OidcSettings } from './auth';
-import { signIn } from './session';
+import { type AppName, beginSignIn, completeSignIn, type OidcSettings, signOutUrl } from './auth';
+import { signIn, signOut } from './session';
 
 /**
  * The browser's side of the OIDC sign-in (web/shared/auth.ts does the protocol): where to go to
@@ -18,6 +18,13 @@ export async function startOidcSignIn(settings: OidcSettings): Promise<void> {
     storage: sessionStorage,
   });
   location.assign(url);
+}
+
+/** Forgets the app's token and, where the provider has a logout, ends its session too. */
+export function signOutOfProvider(settings: OidcSettings): void {
+  signOut();
+  const url = signOutUrl(settings, appOf(), location.origin);
+  if (url) location.assign(url);
 }
 
 /** On the provider's redirect back: redeem the code, sign in, and drop `?code=&state=` from the address. */

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api } from './api';
 import { useConfig } from './config';
-import { signInFailure, startOidcSignIn } from './oidc-session';
+import { signInFailure, signOutOfProvider, startOidcSignIn } from './oidc-session';
 import { type Session, signIn, signOut } from './session';
 
 /**
@@ -69,11 +69,17 @@ export function SignInBox(props: { admin?: boolean; onSignedIn?: (session: Sessi
 }
 
 export function SessionBadge(props: { session: Session | undefined }) {
+  const settings = useConfig();
   if (!props.session) return null;
+  const auth = settings?.auth;
   return (
     <span class="session">
       Signed in as <strong>{props.session.name ?? props.session.sub}</strong>{' '}
-      <button type="button" class="link" onClick={signOut}>
+      <button
+        type="button"
+        class="link"
+        onClick={() => (auth?.mode === 'oidc' ? signOutOfProvider(auth) : signOut())}
+      >
         Sign out
       </button>
     </span>
