@@ -8,6 +8,7 @@ import { SignInBox } from '../shared/sign-in';
 import { decodeAvailability, isAvailable, SeatModel } from './seat-map/model';
 import { SeatCanvas, TIER_COLOURS } from './seat-map/seat-canvas';
 import { SeatList } from './seat-map/seat-list';
+import { type SeatWish, SeatWishFields, seatWishOf } from './seat-wish';
 import { type Admission, admissionFor, forgetAdmission, WaitingRoom } from './waiting-room';
 import { WaitlistBox } from './waitlist';
 
@@ -414,58 +415,16 @@ function BestAvailable(props: {
   model: SeatModel;
   availability: Availability | undefined;
   busy: boolean;
-  onHold: (pick: { quantity: number; section?: string; seatType?: string; maxPrice?: string }) => void;
+  onHold: (pick: SeatWish) => void;
 }) {
   const submit = (e: Event) => {
     e.preventDefault();
-    const form = new FormData(e.currentTarget as HTMLFormElement);
-    const text = (name: string) => String(form.get(name) ?? '').trim() || undefined;
-    props.onHold({
-      quantity: Number(form.get('quantity')),
-      section: text('section'),
-      seatType: text('seatType'),
-      maxPrice: text('maxPrice'),
-    });
+    props.onHold(seatWishOf(e));
   };
   return (
     <form class="best" onSubmit={submit} aria-labelledby="best-title">
       <h2 id="best-title">Or: the best seats for you</h2>
-      <div class="row">
-        <label>
-          Seats
-          <select name="quantity" defaultValue="2">
-            {[1, 2, 3, 4, 5, 6, 7, 8].map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Section
-          <select name="section">
-            <option value="">Any</option>
-            {props.model.sections.map((s) => (
-              <option key={s.name}>{s.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Type
-          <select name="seatType">
-            <option value="">Any</option>
-            {props.model.seatTypes.map((t) => (
-              <option key={t} value={t}>
-                {t.toUpperCase()}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Up to (KRW)
-          <input name="maxPrice" inputMode="numeric" pattern="\d+(\.\d{1,2})?" size={9} />
-        </label>
-      </div>
+      <SeatWishFields model={props.model} />
       <button type="submit" disabled={props.busy}>
         Find and hold the best seats
       </button>

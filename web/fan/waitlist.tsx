@@ -6,6 +6,7 @@ import { href } from '../shared/router';
 import { useSession } from '../shared/session';
 import { SignInBox } from '../shared/sign-in';
 import type { SeatModel } from './seat-map/model';
+import { SeatWishFields, seatWishOf } from './seat-wish';
 
 /** How often the wait-list page looks for an offer while it is open and visible. */
 const WAITLIST_POLL_MS = 5000;
@@ -80,19 +81,11 @@ export function WaitlistBox(props: { schedule: Schedule; model: SeatModel; soldO
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    const form = new FormData(e.currentTarget as HTMLFormElement);
-    const text = (name: string) => String(form.get(name) ?? '').trim() || undefined;
+    const wish = seatWishOf(e);
     setBusy(true);
     setError(undefined);
     try {
-      setEntry(
-        await api.joinWaitlist(scheduleId, {
-          quantity: Number(form.get('quantity')),
-          section: text('section'),
-          seatType: text('seatType'),
-          maxPrice: text('maxPrice'),
-        }),
-      );
+      setEntry(await api.joinWaitlist(scheduleId, wish));
     } catch (err) {
       setError(errorText(err));
       if (err instanceof ApiError && err.code === 'ALREADY_WAITLISTED') void findMine();
@@ -120,42 +113,7 @@ export function WaitlistBox(props: { schedule: Schedule; model: SeatModel; soldO
         {props.soldOut ? 'Sold out for now. ' : ''}When seats like these come free — someone cancels or does
         not pay — they are held for you first, and you have a few minutes to pay.
       </p>
-      <div class="row">
-        <label>
-          Seats
-          <select name="quantity" defaultValue="2">
-            {[1, 2, 3, 4, 5, 6, 7, 8].map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Section
-          <select name="section">
-            <option value="">Any</option>
-            {props.model.sections.map((s) => (
-              <option key={s.name}>{s.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Type
-          <select name="seatType">
-            <option value="">Any</option>
-            {props.model.seatTypes.map((t) => (
-              <option key={t} value={t}>
-                {t.toUpperCase()}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Up to (KRW)
-          <input name="maxPrice" inputMode="numeric" pattern="\d+(\.\d{1,2})?" size={9} />
-        </label>
-      </div>
+      <SeatWishFields model={props.model} />
       {error && (
         <p role="alert" class="error">
           {error}
