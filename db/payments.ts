@@ -160,7 +160,8 @@ export interface RefundToSend {
   provider: Provider;
   amount: string;
   attempts: number;
-  /** The payment it refunds: how the gateway knows it. */
+  /** The payment it refunds: ours, and how the gateway knows it. */
+  paymentId: number;
   paymentRef: string;
   pgTid: string | null;
   /** What the gateway should still be able to give back before this refund (paid − refunds sent). */
@@ -176,12 +177,35 @@ export async function claimRefund(tx: Tx, refundId: number): Promise<RefundToSen
       returning id, order_id, provider, amount, refund_attempts, refund_of
     )
     select c.id, c.order_id as "orderId", c.provider, c.amount::text as amount, c.refund_attempts as attempts,
-           p.public_id as "paymentRef", p.pg_tid as "pgTid",
+           p.id as "paymentId", p.public_id as "paymentRef", p.pg_tid as "pgTid",
            (p.amount - coalesce((select sum(r.amount) from payments r
                                  where r.refund_of = p.id and r.refund_status = 'sent'), 0))::text as cancellable
     from claimed c join payments p on p.id = c.refund_of
   `;
   return row;
+}
+
+/**
+ * After the gateway refused `refundId`: what the payment should still have at the gateway before
+ * this refund (paid − refunds sent), and whether another refund of it is in flight (tried, its
+ * outcome unknown: it may have executed and not be recorded yet). Locks the payment's refunds, so
+ * no other refund of it is claimed until the caller's transaction ends.
+ */
+export async function refundsBesides(
+  tx: Tx,
+  paymentId: number,
+  refundId: number,
+): Promise<{ cancellable: string; othersInFlight: boolean }> {
+  await lockRefundsOf(tx, paymentId);
+  const [row] = await tx<{ cancellable: string; othersInFlight: boolean }[]>`
+    select (p.amount - coalesce(sum(r.amount) filter (where r.refund_status = 'sent'), 0))::text as cancellable,
+           coalesce(bool_or(r.refund_status = 'requested' and r.refund_attempts > 0 and r.id <> ${refundId}), false)
+             as "othersInFlight"
+    from payments p left join payments r on r.refund_of = p.id
+    where p.id = ${paymentId}
+    group by p.id, p.amount
+  `;
+  return row!;
 }
 
 /** The refund's outcome at the gateway; only a `requested` refund changes (a late answer changes nothing). */

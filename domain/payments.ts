@@ -87,6 +87,13 @@ export async function applyGatewayPayment(
   provider: Provider,
   reported: GatewayPayment,
   limits: Pick<BookingLimits, 'maxSeatsPerUser'> = bookingLimits(),
+  /**
+   * Why it is applied, when not as the gateway's notice: a refusal of our refund `refund-<id>`.
+   * Its cancelled total is then applied anew even if the notice of the same total was: a notice
+   * applied while that refund was in flight took the refund for part of the total, and it was not.
+   * Applying a total again is safe: what our refunds already account for is never recorded twice.
+   */
+  occasion?: string,
 ): Promise<Outcome | 'pending'> {
   if (reported.status === 'pending') return 'pending';
   const payment = await payments.findByPublicId(db, reported.paymentRef);
@@ -122,7 +129,7 @@ export async function applyGatewayPayment(
       provider,
       {
         ...base,
-        eventId: `${ref}:cancelled:${reported.cancelledAmount}`,
+        eventId: `${ref}:cancelled:${reported.cancelledAmount}${occasion ? `:${occasion}` : ''}`,
         type: 'payment.cancelled',
         amount: reported.cancelledAmount,
       },

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inTx } from '../db/client';
+import * as payments from '../db/payments';
+import { gatewayFor } from '../functions/adapters/gateways';
 import { createTestApi, type TestApi } from '../test/api';
 import { createShow, invariantViolations, refundViolations, type Show } from '../test/fixtures';
 import * as flows from '../test/gateway-flows';
+import { applyGatewayPayment } from './payments';
+import { refundIdempotencyKey, sendRefund } from './refunds';
 
 /**
  * Money given back at the gateway, end to end: cancellations made at the gateway on its own (its
@@ -125,6 +130,72 @@ describe('a cancel at the gateway whose notice never came', () => {
     expect([order.status, order.items.map((i: { status: string }) => i.status)]).toEqual([
       'refunded',
       ['cancelled', 'cancelled', 'cancelled'],
+    ]);
+    expect(await refundViolationsOf(ref)).toEqual([]);
+  });
+});
+
+/**
+ * A finding of the race suite (issue 13): a console cancel, then two refunds of the same payment
+ * sent at once. The gateway refused the second (the console's money and the first refund had used
+ * the balance up) while the first, executed, was not recorded yet: the refusal was taken for "made
+ * at the gateway", and 30,000 recorded as sent that the gateway never gave back.
+ */
+describe('a cancel at the gateway, then two refunds of the payment sent at once', () => {
+  async function consoleCancelThenTwoRefunds() {
+    const { orderId, paymentId, view } = await paidOrder('card', 3);
+    const ref = await flows.publicIdOf(api, paymentId);
+    api.simulator.setFaults(ref, ['noWebhook']);
+    await flows.cancelAtGateway(api, ref, 15000);
+    await api.request('POST', `/orders/${orderId}/cancel`, {
+      token: fan,
+      body: { itemIds: [view.items[0].id] },
+    });
+    await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+    const [first, second] = await flows.refundsOf(api, paymentId);
+    // the first refund's worker has claimed it and the gateway executed it; its answer is on its way
+    const firstSent = await inTx(api.sql, (tx) => payments.claimRefund(tx, first!.id));
+    await (await gatewayFor('card')).cancel({
+      paymentRef: ref,
+      pgTid: firstSent!.pgTid,
+      amount: first!.amount,
+      reason: `Refund ${first!.id}`,
+      idempotencyKey: refundIdempotencyKey({ id: first!.id, paymentRef: ref }),
+      cancellableAmount: firstSent!.cancellable,
+    });
+    return { paymentId, ref, first: first!, second: second! };
+  }
+
+  it('a refusal while another refund of the payment is in flight decides nothing: tried again', async () => {
+    const { paymentId, ref, second } = await consoleCancelThenTwoRefunds();
+
+    expect((await sendRefund(api.sql, second.id, gatewayFor)).outcome).toBe('retry');
+    await api.settle();
+
+    // the console's 15,000 and the first refund are back (the built-in gateway counts cents); the
+    // second found nothing left to send
+    expect(api.simulator.state.payments.get(ref)!.cancels.map((c) => c.amount)).toEqual([1500000, 1500000]);
+    expect((await flows.refundsOf(api, paymentId)).map((r) => [r.amount, r.status])).toEqual([
+      ['15000.00', 'sent'],
+      ['30000.00', 'failed'],
+      ['15000.00', 'sent'],
+    ]);
+    expect(await refundViolationsOf(ref)).toEqual([]);
+  });
+
+  it("the gateway's notice applied meanwhile is applied again once the refusal is known", async () => {
+    const { paymentId, ref, second } = await consoleCancelThenTwoRefunds();
+    expect((await sendRefund(api.sql, second.id, gatewayFor)).outcome).toBe('retry');
+    // the console's notice arrives now: with both refunds tried, it seems explained by them
+    const card = await gatewayFor('card');
+    await applyGatewayPayment(api.sql, 'card', await card.fetch({ paymentRef: ref, pgTid: null }));
+
+    await api.settle();
+
+    expect((await flows.refundsOf(api, paymentId)).map((r) => [r.amount, r.status])).toEqual([
+      ['15000.00', 'sent'],
+      ['30000.00', 'failed'],
+      ['15000.00', 'sent'],
     ]);
     expect(await refundViolationsOf(ref)).toEqual([]);
   });

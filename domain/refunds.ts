@@ -68,6 +68,13 @@ export type RefundOutcome =
   /** nothing to do: already sent or failed (a redelivered message) */
   | 'settled';
 
+export interface RefundResult {
+  outcome: RefundOutcome;
+  error?: string;
+  /** What the gateway reported of the payment when it refused the refund: for the caller to apply. */
+  reported?: { provider: Provider; payment: GatewayPayment };
+}
+
 /**
  * Sends one requested refund to its gateway. The row is claimed (attempts + 1) and the transaction
  * ends before the call: no lock is held while a gateway takes its time, and two workers sending the
@@ -78,11 +85,7 @@ export async function sendRefund(
   refundId: number,
   gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
   maxAttempts = MAX_REFUND_ATTEMPTS,
-): Promise<{
-  outcome: RefundOutcome;
-  error?: string;
-  reported?: { provider: Provider; payment: GatewayPayment };
-}> {
+): Promise<RefundResult> {
   const refund = await inTx(db, (tx) => payments.claimRefund(tx, refundId));
   if (!refund) return { outcome: 'settled' };
   try {
@@ -101,35 +104,9 @@ export async function sendRefund(
     // only the gateway's refusal is final: anything else (unavailable, a secret not readable now, a
     // network error outside the adapter) is tried again until the attempts run out
     const refused = error instanceof GatewayError && error.kind !== 'unavailable';
-    const atGateway = refused ? await madeAtTheGateway(refund, gatewayFor) : undefined;
-    if (atGateway) {
-      // Refused because the money is already back: someone cancelled it at the gateway (its
-      // console, the card company) while this refund waited. That is this refund, made there.
-      await inTx(db, async (tx) => {
-        if (await payments.settleRefund(tx, refund.id, { status: 'sent' }))
-          await recordEvent(tx, 'refund.sent', {
-            refundId: refund.id,
-            orderId: refund.orderId,
-            amount: refund.amount,
-            atGateway: true,
-          });
-      });
-      // the gateway gave back more than this refund explains, and its notice never reached us:
-      // the caller applies what it says (applyGatewayPayment), as a notice would have
-      return { outcome: 'sent', reported: { provider: refund.provider, payment: atGateway } };
-    }
-    const retry = !refused && refund.attempts < maxAttempts;
-    await inTx(db, async (tx) => {
-      if (retry) return payments.settleRefund(tx, refund.id, { status: 'requested', error: message });
-      if (await payments.settleRefund(tx, refund.id, { status: 'failed', error: message })) {
-        await recordEvent(tx, 'refund.failed', {
-          refundId: refund.id,
-          orderId: refund.orderId,
-          error: message,
-        });
-      }
-      return true;
-    });
+    if (refused) return settleRefusal(db, refund, message, gatewayFor, maxAttempts);
+    const retry = refund.attempts < maxAttempts;
+    await inTx(db, (tx) => (retry ? requestAgain(tx, refund, message) : giveUp(tx, refund, message)));
     return { outcome: retry ? 'retry' : 'failed', error: message };
   }
   await inTx(db, async (tx) => {
@@ -145,21 +122,72 @@ export async function sendRefund(
 }
 
 /**
- * The payment as the gateway reports it, if it has given back at least this refund beyond what we
- * know was sent (its remaining balance is no more than ours would be after this refund).
+ * The gateway refused the refund. Refused because the money is already back — someone cancelled it
+ * at the gateway (its console, the card company) while this refund waited — it is this refund, made
+ * there: `sent`. Otherwise it is given up (`failed`, an alarm). Which of the two is decided on the
+ * gateway's balance against ours, and only while no other refund of the payment is in flight: one
+ * executed but not recorded yet makes the balance look like a refund made at the gateway (the race
+ * suite found 30,000 recorded as sent that way). Until then the refund is tried again.
+ *
+ * Either way the gateway's word is reported to the caller, to apply as its notice would be: what
+ * it gave back beyond what our refunds explain (a notice that never came, or one applied while
+ * this refund was in flight and so taken for it) is recorded then.
  */
-async function madeAtTheGateway(
+async function settleRefusal(
+  db: Db,
   refund: payments.RefundToSend,
+  message: string,
   gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
-): Promise<GatewayPayment | undefined> {
+  maxAttempts: number,
+): Promise<RefundResult> {
+  // the gateway first, then our records: a refund of ours settled in between is counted as sent
+  // while the balance may not show it yet, which only makes "made at the gateway" less likely
+  let reported: GatewayPayment | undefined;
   try {
-    const reported = await (await gatewayFor(refund.provider)).fetch({
+    reported = await (await gatewayFor(refund.provider)).fetch({
       paymentRef: refund.paymentRef,
       pgTid: refund.pgTid,
     });
-    const balance = toCents(reported.amount) - toCents(reported.cancelledAmount);
-    return balance <= toCents(refund.cancellable) - toCents(refund.amount) ? reported : undefined;
   } catch {
-    return undefined;
+    reported = undefined;
+  }
+  return inTx(db, async (tx): Promise<RefundResult> => {
+    const ours = await payments.refundsBesides(tx, refund.paymentId, refund.id);
+    if (!reported || ours.othersInFlight) {
+      if (refund.attempts < maxAttempts) {
+        await requestAgain(tx, refund, message);
+        return { outcome: 'retry', error: message };
+      }
+      await giveUp(tx, refund, message);
+      return { outcome: 'failed', error: message };
+    }
+    const balance = toCents(reported.amount) - toCents(reported.cancelledAmount);
+    const madeAtTheGateway = balance <= toCents(ours.cancellable) - toCents(refund.amount);
+    if (!madeAtTheGateway) {
+      await giveUp(tx, refund, message);
+      return {
+        outcome: 'failed',
+        error: message,
+        reported: { provider: refund.provider, payment: reported },
+      };
+    }
+    if (await payments.settleRefund(tx, refund.id, { status: 'sent' }))
+      await recordEvent(tx, 'refund.sent', {
+        refundId: refund.id,
+        orderId: refund.orderId,
+        amount: refund.amount,
+        atGateway: true,
+      });
+    return { outcome: 'sent', reported: { provider: refund.provider, payment: reported } };
+  });
+}
+
+async function requestAgain(tx: Tx, refund: payments.RefundToSend, error: string): Promise<void> {
+  await payments.settleRefund(tx, refund.id, { status: 'requested', error });
+}
+
+async function giveUp(tx: Tx, refund: payments.RefundToSend, error: string): Promise<void> {
+  if (await payments.settleRefund(tx, refund.id, { status: 'failed', error })) {
+    await recordEvent(tx, 'refund.failed', { refundId: refund.id, orderId: refund.orderId, error });
   }
 }

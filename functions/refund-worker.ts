@@ -25,8 +25,17 @@ const processor = new BatchProcessor(EventType.SQS);
 async function recordHandler(record: SQSRecord): Promise<void> {
   const { detail } = parseMessage(record);
   const { outcome, error, reported } = await sendRefund(getSql(), detail.refundId, gatewayFor);
-  // made at the gateway: what else it gave back is applied now, in case its notice was lost
-  if (reported) await applyGatewayPayment(getSql(), reported.provider, reported.payment, bookingLimits());
+  // refused: what the gateway gave back beyond our refunds is applied now, as its notice would be
+  // (the notice may be lost, or have been applied while this refund was in flight)
+  if (reported) {
+    await applyGatewayPayment(
+      getSql(),
+      reported.provider,
+      reported.payment,
+      bookingLimits(),
+      `refund-${detail.refundId}`,
+    );
+  }
   metrics.addMetric(`Refund_${outcome}`, MetricUnit.Count, 1);
   // the alarm on a refund given up on watches this metric (lib/api-stack.ts)
   if (outcome === 'failed') metrics.addMetric(REFUND_FAILED_METRIC, MetricUnit.Count, 1);
