@@ -26,6 +26,21 @@ export async function apiRush(url: string, admin: Sql) {
         return ((await res.json()) as { token: string }).token;
       }),
     );
+    // the server's connections opened and warm, as the raw run's are (rush.ts says why)
+    const warm = await newSchedule(admin, SIZE.rushSeats);
+    const warmSeats = await hotBlockOf(admin, warm.scheduleId, SEATS_PER_HOLD * tokens.length);
+    await Promise.all(
+      tokens.map((token, i) =>
+        fetch(`${base}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({
+            scheduleId: warm.scheduleId,
+            seatIds: warmSeats.slice(SEATS_PER_HOLD * i, SEATS_PER_HOLD * (i + 1)),
+          }),
+        }).then((res) => res.text()),
+      ),
+    );
     const free = new SeatPicker(hot);
     let holds = 0;
     const instance = autocannon({

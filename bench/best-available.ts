@@ -13,21 +13,25 @@ export async function bestAvailableRush(url: string, admin: Sql) {
   const { scheduleId } = await newSchedule(admin, SIZE.rushSeats);
   const hot = await hotBlockOf(admin, scheduleId, SIZE.hotBlock);
   const [first] = await admin<{ section: string }[]>`select section from seats where id = ${hot[0]!}`;
+  const warm = await newSchedule(admin, SIZE.rushSeats);
   const ids = await users(admin, SIZE.clients, 'best');
   const pool = createSql({ url, max: SIZE.clients, connectTimeoutSeconds: 60 });
+  const pick = (client: number, schedule: number) =>
+    placeBestAvailable(
+      pool,
+      ids[client]!,
+      { scheduleId: schedule, quantity: SEATS_PER_HOLD, section: first!.section },
+      LIMITS,
+    );
   try {
     const result = await rush({
       clients: SIZE.clients,
       seconds: SIZE.seconds,
       hot,
+      warmUp: (client) => pick(client, warm.scheduleId),
       attempt: async (client) => {
         try {
-          const placed = await placeBestAvailable(
-            pool,
-            ids[client]!,
-            { scheduleId, quantity: SEATS_PER_HOLD, section: first!.section },
-            LIMITS,
-          );
+          const placed = await pick(client, scheduleId);
           return placed.order.items.map((i) => i.seatId);
         } catch (error) {
           if ((error as { code?: string }).code === 'SOLD_OUT') return 'conflict';

@@ -39,6 +39,7 @@ describe('migrate', () => {
       '0013_waitlist.sql',
       '0014_best_available_lanes.sql',
       '0015_waitlist_before_public_sale.sql',
+      '0016_best_available_turnstile.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

@@ -284,7 +284,7 @@ export interface BestAvailableInput {
 
 /**
  * "The best `quantity` adjacent seats", searched and held by `hold_best_available`
- * (db/migrations/0014_best_available_lanes.sql) in one round trip. The answer is `hold_seats`': the
+ * (db/migrations/0016_best_available_turnstile.sql) in one round trip. The answer is `hold_seats`': the
  * order when one was held, otherwise what explains why not (no such schedule, not on sale, the
  * per-user limit; none of these: no block is left).
  */

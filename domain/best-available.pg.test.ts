@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSql } from '../db/client';
 import { createTestApi, type TestApi } from '../test/api';
-import { createTestDatabase } from '../test/db';
+import { createTestDatabase, untilSomeoneWaitsForALock } from '../test/db';
 import { createShow, invariantViolations } from '../test/fixtures';
 import { placeBestAvailable } from './best-available';
 import { createConcert, createSchedule, createVenue } from './catalog';
@@ -289,5 +290,98 @@ describe('best available under a rush (real concurrent connections)', () => {
       expect([a!.rowLabel, Math.abs(a!.number - b!.number)]).toEqual([b!.rowLabel, 1]);
     // rows of 20 filled by pairs leave nothing when no pick strands a seat
     expect(free).toEqual({ free: 0, alone: 0 });
+  });
+});
+
+describe('the turnstile: picks of a schedule one at a time', () => {
+  const limits = { holdTtlSeconds: 300, paymentTtlSeconds: 600, maxSeatsPerOrder: 8, maxSeatsPerUser: 100 };
+  const rows = (labels: string[], seats: number) => [
+    { section: 'T', rows: labels.map((rowLabel) => ({ rowLabel, seats, seatType: 's', basePrice: 10 })) },
+  ];
+  const userIds = async (n: number, prefix: string) =>
+    (
+      await api.sql<{ id: number }[]>`
+        insert into users (sub) select ${prefix} || '-' || g from generate_series(1, ${n}) as g returning id`
+    ).map((u) => u.id);
+
+  it('serves picks in the order they came: the first to ask gets the best row', async () => {
+    const scheduleId = await hall(rows(['1', '2', '3'], 2));
+    const [a, b, c] = await userIds(3, 'turnstile');
+    // someone is in the turnstile; three fans queue behind it, one after the other
+    const inside = createSql({ url: api.db.url, max: 1 });
+    const queue = createSql({ url: api.db.url, max: 3 });
+    try {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const holder = inside.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(pick_lock_key(${scheduleId}))`;
+        await released;
+      });
+      const picks: Promise<string>[] = [];
+      for (const [i, userId] of [a!, b!, c!].entries()) {
+        picks.push(
+          placeBestAvailable(queue, userId, { scheduleId, quantity: 2 }, limits).then(
+            (placed) => placed.order.items[0]!.rowLabel,
+          ),
+        );
+        await untilSomeoneWaitsForALock(api.sql, 10_000, i + 1);
+      }
+      release();
+      await holder;
+      expect(await Promise.all(picks)).toEqual(['1', '2', '3']);
+    } finally {
+      await inside.end();
+      await queue.end();
+    }
+  });
+
+  it('a pick cancelled anywhere leaves no turnstile behind: the next pick goes through', async () => {
+    const scheduleId = await hall(rows(['1', '2', '3', '4', '5', '6', '7', '8'], 20));
+    const [fan, next] = await userIds(2, 'cancelled');
+    const hasty = createSql({ url: api.db.url, max: 1 });
+    try {
+      const [backend] = await hasty<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      await placeBestAvailable(hasty, fan!, { scheduleId, quantity: 2 }, limits);
+      // statement timeouts that fall at every point of a pick, the turnstile included
+      const cancelled: string[] = [];
+      for (let ms = 1; ms <= 30; ms++) {
+        await hasty.unsafe(`set statement_timeout = ${ms % 6}`);
+        await placeBestAvailable(hasty, fan!, { scheduleId, quantity: 2 }, limits).catch((error: Error) =>
+          cancelled.push(error.message),
+        );
+      }
+      expect(cancelled.length).toBeGreaterThan(0);
+      const held =
+        await api.sql`select 1 from pg_locks where locktype = 'advisory' and pid = ${backend!.pid}`;
+      expect(held).toHaveLength(0);
+      const placed = await placeBestAvailable(api.sql, next!, { scheduleId, quantity: 2 }, limits);
+      expect(placed.order.items).toHaveLength(2);
+    } finally {
+      await hasty.end();
+    }
+  });
+
+  it("a connection's first pick rehearses its reads before it queues, taking nothing: one order, its seats", async () => {
+    const scheduleId = await hall(rows(['1'], 4));
+    const [fan] = await userIds(1, 'rehearsal');
+    const fresh = createSql({ url: api.db.url, max: 1 });
+    try {
+      const [before] = await fresh<{ rehearsed: string | null }[]>`
+        select current_setting('ticketing.best_available_rehearsed', true) as rehearsed`;
+      const placed = await placeBestAvailable(fresh, fan!, { scheduleId, quantity: 2 }, limits);
+      const [after] = await fresh<{ rehearsed: string | null }[]>`
+        select current_setting('ticketing.best_available_rehearsed', true) as rehearsed`;
+
+      expect([before!.rehearsed ?? null, after!.rehearsed]).toEqual([null, 'yes']);
+      const orders = await api.sql`select id from orders where user_id = ${fan!}`;
+      expect(orders.map((o) => o.id)).toEqual([placed.order.id]);
+      const taken = await api.sql<{ n: number }[]>`
+        select count(*)::int as n from schedule_seats where schedule_id = ${scheduleId} and status <> 'available'`;
+      expect(taken[0]!.n).toBe(2);
+    } finally {
+      await fresh.end();
+    }
   });
 });

@@ -14,9 +14,10 @@ export interface BestAvailablePick {
 
 /**
  * "N best seats": the server picks `quantity` adjacent seats in one row and holds them exactly
- * like an explicit pick, in one call of `hold_best_available` (db/migrations/0012_best_available.sql).
- * Under a rush, picks spread over rows instead of queueing on the same seats, and blocks that
- * strand no single seat are taken before any that does, across rows.
+ * like an explicit pick, in one call of `hold_best_available`
+ * (db/migrations/0016_best_available_turnstile.sql). Picks of a schedule choose their seats one at a
+ * time, in the order they came, and write their holds side by side; blocks that strand no single
+ * seat are taken before any that does, across rows.
  */
 export async function placeBestAvailable(
   db: Db,
