@@ -356,16 +356,20 @@ describe(`${WORKERS * OPS_PER_WORKER} random operations from ${WORKERS} connecti
           // a lost webhook leaves only the confirm to tell us (without it, nothing would)
           const fault = op.fault === 'noWebhook' && !op.confirm ? undefined : op.fault;
           if (fault) setFaults(payment.publicId, [fault]);
-          await payInPortOneWindow(checkout as Record<string, unknown>, op.decline ? 'decline' : 'approve');
-          if (op.confirm) {
-            // the confirm after the window's redirect races PortOne's webhook through our queue
-            await Promise.all([
-              confirmPayment(sql, caller, order.id, payment.id, {}, gatewayFor, limits),
-              processWebhooks(),
-            ]);
+          try {
+            await payInPortOneWindow(checkout as Record<string, unknown>, op.decline ? 'decline' : 'approve');
+            if (op.confirm) {
+              // the confirm after the window's redirect races PortOne's webhook through our queue
+              await Promise.all([
+                confirmPayment(sql, caller, order.id, payment.id, {}, gatewayFor, limits),
+                processWebhooks(),
+              ]);
+            }
+          } finally {
+            // that webhook was lost; PortOne's later ones (a cancellation) arrive — also when the
+            // confirm was refused (a run once kept every later notice of the payment from us)
+            if (fault === 'noWebhook') setFaults(payment.publicId, []);
           }
-          // that webhook was lost; PortOne's later ones (a cancellation) arrive
-          if (fault === 'noWebhook') setFaults(payment.publicId, []);
           return;
         }
         case 'gatewayCancel': {
