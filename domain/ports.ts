@@ -101,9 +101,22 @@ export interface GatewayPayment {
   currency?: string;
   /** Everything cancelled at the gateway so far (ours and the merchant console's), decimal string. */
   cancelledAmount: string;
+  /** Each cancellation that gave money back (or is giving it: a virtual account's), oldest first. */
+  cancels: readonly GatewayCancel[];
   /** ISO 8601, when paid. */
   approvedAt: string | null;
   failure?: { code: string; message: string };
+}
+
+/** One cancellation the gateway reports: whose it is decides who recorded its money. */
+export interface GatewayCancel {
+  /** Decimal string. */
+  amount: string;
+  /**
+   * Our refund's idempotency key (refundIdempotencyKey) when the cancellation carries it: that
+   * refund executed. Null: made at the gateway on its own (its console, the card company).
+   */
+  refundKey: string | null;
 }
 
 /**

@@ -55,6 +55,16 @@ export async function recordGatewayRefund(tx: Tx, of: payments.PaymentRow, amoun
 export const refundIdempotencyKey = (refund: { id: number; paymentRef: string }) =>
   `refund-${refund.paymentRef}-${refund.id}`;
 
+/** A refund's idempotency key inside any text (refundIdempotencyKey; a public id is [A-Za-z0-9_-]). */
+const REFUND_KEY = /\brefund-[A-Za-z0-9_-]+-\d+\b/;
+
+/**
+ * Our refund's key in what a gateway kept of a cancellation (its Idempotency-Key, or the reason
+ * our cancel put the key in); null when there is none: a cancellation made at the gateway.
+ */
+export const refundKeyIn = (text: string | null | undefined): string | null =>
+  (text && REFUND_KEY.exec(text)?.[0]) || null;
+
 /** How many times the worker asks the gateway (each ask already retried by the adapter) before giving up. */
 export const MAX_REFUND_ATTEMPTS = 5;
 

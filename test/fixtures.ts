@@ -1,6 +1,7 @@
 import type { Db } from '../db/client';
 import { createConcert, createSchedule, createVenue } from '../domain/catalog';
 import { fromCents, toCents } from '../domain/money';
+import { refundKeyIn } from '../domain/refunds';
 import type { SimulatorState } from '../local/pg-simulator/state';
 
 export interface Show {
@@ -164,7 +165,7 @@ export async function refundViolations(db: Db, gateway: SimulatorState): Promise
     for (const cancel of payment.cancels) {
       // our refund's key: Toss and the built-in gateway keep it as the Idempotency-Key, PortOne (no
       // such header) in the cancel's reason; a cancel made at the gateway has none
-      const ours = REFUND_KEY.exec(cancel.key)?.[0] ?? REFUND_KEY.exec(cancel.reason)?.[0];
+      const ours = refundKeyIn(cancel.key) ?? refundKeyIn(cancel.reason);
       const key = ours ?? `${payment.paymentRef} ${cancel.key}`;
       executions.set(key, (executions.get(key) ?? 0) + 1);
       givenBack.set(
@@ -202,9 +203,6 @@ export async function refundViolations(db: Db, gateway: SimulatorState): Promise
   const all = { unsettledRefunds, executedTwice, gatewayAndUsDisagree };
   return Object.fromEntries(Object.entries(all).filter(([, rows]) => rows.length > 0));
 }
-
-/** A refund's idempotency key (domain/refunds.ts refundIdempotencyKey): refund-<payment ref>-<its id>. */
-const REFUND_KEY = /\brefund-[A-Za-z0-9_-]+-\d+\b/;
 
 /**
  * The wait-list's invariants (API.md "Second chances"), on a quiet database after a sweep. Every

@@ -19,6 +19,8 @@ import type { SimPayment } from './state';
  */
 const SIGNED_PROVIDERS = new Set(['card', 'kakao', 'naver']);
 const cents = (n: number) => (n / 100).toFixed(2);
+/** How the simulator keys a cancel made in the gateway's console (it has no Idempotency-Key). */
+const CONSOLE_KEY = 'console_';
 
 registerSimHandler(async (req, res, ctx) => {
   const path = req.url.pathname;
@@ -123,7 +125,12 @@ registerGatewaySideCancel('builtin', (ctx, payment, won) => {
   if ((payment.status !== 'paid' && payment.status !== 'partially_cancelled') || amount > balance)
     return { status: 409, body: { code: 'NOT_CANCELLABLE', message: `${cents(balance)} left` } };
   const at = new Date().toISOString();
-  payment.cancels.push({ key: `console_${randomUUID()}`, amount, reason: 'Cancelled by the gateway', at });
+  payment.cancels.push({
+    key: `${CONSOLE_KEY}${randomUUID()}`,
+    amount,
+    reason: 'Cancelled by the gateway',
+    at,
+  });
   payment.status = amount === balance ? 'cancelled' : 'partially_cancelled';
   ctx.state.recordRefund('builtin');
   const event = {
@@ -222,6 +229,13 @@ function view(p: SimPayment) {
           : p.status,
     amount: cents(p.amount),
     cancelledAmount: cents(cancelled),
+    // each cancellation with the Idempotency-Key it was made under (none: made in the console)
+    cancels: p.cancels.map((c) => ({
+      amount: cents(c.amount),
+      idempotencyKey: c.key.startsWith(CONSOLE_KEY) ? null : c.key,
+      reason: c.reason,
+      cancelledAt: c.at,
+    })),
     approvedAt: p.approvedAt,
     ...(p.failure ? { failure: p.failure } : {}),
   };

@@ -1,6 +1,7 @@
 import type { SignedProvider } from '../../../db/vocabulary';
 import { fromCents, toCents } from '../../../domain/money';
 import { GatewayError, type GatewayPayment, type PaymentGateway } from '../../../domain/ports';
+import { refundKeyIn } from '../../../domain/refunds';
 import { sign } from '../pg-webhooks';
 import { callGateway, withRetries } from './http';
 
@@ -16,7 +17,7 @@ export interface BuiltinOptions {
  * format in API.md), and the rest is a small signed API of the same kind — requests carry
  * `PG-Signature` over their body with the shared secret, and a cancel carries `Idempotency-Key`:
  *
- *   GET  {base}/v1/payments/{paymentRef}          the payment
+ *   GET  {base}/v1/payments/{paymentRef}          the payment, with its cancels (amount, idempotencyKey)
  *   POST {base}/v1/payments/{paymentRef}/cancel   { amount, reason } → { cancelledAmount, cancelledAt }
  *
  * Errors are `{ code, message }`. Locally the simulator (local/pg-simulator/builtin.ts) serves it.
@@ -58,6 +59,10 @@ export function builtinGateway(options: BuiltinOptions): PaymentGateway {
       status: p.status,
       amount: money(p.amount),
       cancelledAmount: money(p.cancelledAmount),
+      cancels: (p.cancels ?? []).map((c) => ({
+        amount: money(c.amount),
+        refundKey: refundKeyIn(c.idempotencyKey),
+      })),
       approvedAt: p.approvedAt,
       ...(p.failure ? { failure: p.failure } : {}),
     };
@@ -106,6 +111,8 @@ interface BuiltinPayment {
   status: GatewayPayment['status'];
   amount: string;
   cancelledAmount: string;
+  /** Each cancel, with the Idempotency-Key it was made under (null: made at the gateway on its own). */
+  cancels?: { amount: string; idempotencyKey: string | null }[];
   approvedAt: string | null;
   failure?: { code: string; message: string };
 }

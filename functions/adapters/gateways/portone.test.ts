@@ -171,6 +171,7 @@ describe('PortOne V2 adapter against the simulator', () => {
       amount: '15000.00',
       currency: 'KRW',
       cancelledAmount: '0.00',
+      cancels: [],
       approvedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     // PortOne has nothing to capture: confirming is reading
@@ -372,6 +373,34 @@ describe('PortOne V2 adapter against the simulator', () => {
       'Transaction.PartialCancelled',
       'Transaction.Cancelled',
     ]);
+  });
+
+  it("reports each cancellation, ours with the refund's key our cancel put in its reason", async () => {
+    const ref = newRef();
+    await pay(ref);
+    const key = `refund-${ref}-31`;
+    await gateway.cancel({
+      paymentRef: ref,
+      amount: '5000.00',
+      cancellableAmount: '15000.00',
+      reason: 'one seat',
+      idempotencyKey: key,
+    });
+    // and 4,000 in PortOne's console
+    const res = await fetch(`${sim.url}/_sim/payments/${ref}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 4000 }),
+    });
+    expect(res.status).toBe(200);
+
+    expect(await gateway.fetch({ paymentRef: ref })).toMatchObject({
+      cancelledAmount: '9000.00',
+      cancels: [
+        { amount: '5000.00', refundKey: key },
+        { amount: '4000.00', refundKey: null },
+      ],
+    });
   });
 
   it('a second refund is sent against PortOne’s balance, not ours, and a repeat of the first is not sent again', async () => {

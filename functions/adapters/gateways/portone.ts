@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import { AppError, parseWith } from '../../../domain/errors';
 import { toCents } from '../../../domain/money';
 import { GatewayError, type GatewayPayment, type PaymentGateway } from '../../../domain/ports';
+import { refundKeyIn } from '../../../domain/refunds';
 import type { PgAdapter } from '../pg-webhooks';
 import { withRetries } from './http';
 
@@ -160,6 +161,7 @@ function toGatewayPayment(paymentRef: string, payment: Payment): GatewayPayment 
   const base = {
     paymentRef,
     cancelledAmount: '0.00',
+    cancels: [],
     approvedAt: null,
     ...('currency' in payment ? { currency: String(payment.currency) } : {}),
   } as const;
@@ -181,6 +183,12 @@ function toGatewayPayment(paymentRef: string, payment: Payment): GatewayPayment 
         pgTid: payment.transactionId ?? payment.pgTxId ?? null,
         amount: decimal(payment.amount.total),
         cancelledAmount: decimal(payment.amount.cancelled),
+        // each cancellation that gave money back, ours by the key our cancel put in its reason
+        cancels: cancellationsOf(payment).flatMap((c) =>
+          givenBackAt(c) && 'totalAmount' in c
+            ? [{ amount: decimal(c.totalAmount), refundKey: refundKeyIn(c.reason) }]
+            : [],
+        ),
         approvedAt: payment.paidAt ?? null,
       };
     case 'FAILED':

@@ -170,6 +170,7 @@ describe('confirm', () => {
       status: 'paid',
       amount: '15000.00',
       cancelledAmount: '0.00',
+      cancels: [],
       approvedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
     // Toss's second-precision KST timestamp, read back as UTC
@@ -258,6 +259,15 @@ describe('fetch', () => {
 });
 
 describe('cancel', () => {
+  /** A cancel in Toss's merchant console: no key of ours. */
+  const consoleCancel = async (paymentRef: string, won: number) => {
+    const res = await fetch(`${sim.url}/_sim/payments/${paymentRef}/cancel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: won }),
+    });
+    expect(res.status).toBe(200);
+  };
   const cancelOf = (ref: { paymentRef: string; pgTid: string }, amount: string, key = newRef()) => ({
     ...ref,
     amount,
@@ -333,6 +343,21 @@ describe('cancel', () => {
     expect(Date.parse(covered.cancelledAt)).not.toBeNaN();
     expect([notCovered.kind, notCovered.gatewayCode]).toEqual(['rejected', 'ALREADY_CANCELED_PAYMENT']);
     expect(refunds()).toBe(executed);
+  });
+
+  it("our refund's key travels in the cancel reason and comes back on the payment's cancellations", async () => {
+    const payment = await paid();
+    const key = `refund-${payment.paymentRef}-12`;
+
+    await toss.cancel(cancelOf(payment, '5000.00', key));
+    await consoleCancel(payment.paymentRef, 4000);
+
+    const kept = sim.state.payments.get(payment.paymentRef)!.cancels.map((c) => c.reason);
+    expect(kept[0]).toBe(`order cancelled [${key}]`);
+    expect((await toss.fetch(payment)).cancels).toEqual([
+      { amount: '5000.00', refundKey: key },
+      { amount: '4000.00', refundKey: null },
+    ]);
   });
 
   it('refuses a fraction of a won without calling Toss', async () => {

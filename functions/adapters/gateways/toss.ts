@@ -8,6 +8,7 @@ import {
   type PaymentGateway,
   type PaymentRef,
 } from '../../../domain/ports';
+import { refundKeyIn } from '../../../domain/refunds';
 import type { PgAdapter } from '../pg-webhooks';
 import { callGateway, type GatewayResponse, withRetries } from './http';
 
@@ -80,7 +81,12 @@ const TossPayment = z.object({
   approvedAt: z.nullish(z.string()),
   cancels: z.nullish(
     z.array(
-      z.object({ cancelAmount: z.number(), canceledAt: z.string(), cancelStatus: z.optional(z.string()) }),
+      z.object({
+        cancelAmount: z.number(),
+        canceledAt: z.string(),
+        cancelReason: z.nullish(z.string()),
+        cancelStatus: z.nullish(z.string()),
+      }),
     ),
   ),
   failure: z.nullish(z.object({ code: z.string(), message: z.optional(z.string()) })),
@@ -190,11 +196,13 @@ export function tossGateway(options: TossOptions): PaymentGateway {
         );
       // a payment known only by our id: Toss cancels by paymentKey, so look it up first
       const paymentKey = pgTid || (await fetchPayment({ paymentRef })).paymentKey;
-      // the same key on every retry: Toss answers a repeat with the first answer, never cancelling twice
+      // The same key on every retry: Toss answers a repeat with the first answer, never cancelling
+      // twice. The key goes in the reason too: Toss keeps the reason with the cancellation (and not
+      // the key), so the payment shows which cancellation is which refund of ours.
       const answer = await call(
         'POST',
         `/v1/payments/${encodeURIComponent(paymentKey)}/cancel`,
-        { cancelReason: reason, cancelAmount },
+        { cancelReason: `${reason} [${idempotencyKey}]`, cancelAmount },
         { 'idempotency-key': idempotencyKey },
       );
       if (answer.ok) {
@@ -267,6 +275,10 @@ function toGatewayPayment(payment: TossPayment): GatewayPayment {
     status,
     amount: fromWon(payment.totalAmount),
     cancelledAmount: fromWon(payment.totalAmount - payment.balanceAmount),
+    // a cancellation not DONE (Toss names no other state, but may) gave nothing back
+    cancels: (payment.cancels ?? [])
+      .filter((c) => (c.cancelStatus ?? 'DONE') === 'DONE')
+      .map((c) => ({ amount: fromWon(c.cancelAmount), refundKey: refundKeyIn(c.cancelReason) })),
     approvedAt: payment.approvedAt ? new Date(payment.approvedAt).toISOString() : null,
     ...(status === 'failed' && payment.failure
       ? { failure: { code: payment.failure.code, message: payment.failure.message ?? payment.failure.code } }
