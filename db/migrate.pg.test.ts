@@ -40,6 +40,7 @@ describe('migrate', () => {
       '0014_best_available_lanes.sql',
       '0015_waitlist_before_public_sale.sql',
       '0016_best_available_turnstile.sql',
+      '0017_refunds_made_at_gateway.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

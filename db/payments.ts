@@ -136,18 +136,20 @@ export async function failOpenPayments(
 
 /**
  * Records money owed back to the customer from `of`. `requested`: the refund worker sends it to the
- * gateway; `sent`: the gateway already gave it back (a cancellation made on its side).
+ * gateway; `made at the gateway`: the gateway already gave it back on its own (sent, nothing to send).
  */
 export async function insertRefund(
   tx: Tx,
   of: PaymentRow,
   amount: string,
-  refundStatus: 'requested' | 'sent' = 'requested',
+  state: 'requested' | 'made at the gateway' = 'requested',
 ): Promise<number> {
+  const madeAtGateway = state === 'made at the gateway';
   const [row] = await tx<{ id: number }[]>`
-    insert into payments (order_id, provider, amount, status, refund_of, pg_tid, refund_status, refund_sent_at)
-    values (${of.orderId}, ${of.provider}, ${amount}, 'refund', ${of.id}, ${of.pgTid}, ${refundStatus},
-            ${refundStatus === 'sent' ? tx`now()` : null})
+    insert into payments (order_id, provider, amount, status, refund_of, pg_tid, refund_status, refund_sent_at,
+                          made_at_gateway)
+    values (${of.orderId}, ${of.provider}, ${amount}, 'refund', ${of.id}, ${of.pgTid},
+            ${madeAtGateway ? 'sent' : 'requested'}, ${madeAtGateway ? tx`now()` : null}, ${madeAtGateway})
     returning id
   `;
   return row!.id;
@@ -186,44 +188,45 @@ export async function claimRefund(tx: Tx, refundId: number): Promise<RefundToSen
 }
 
 /**
- * After the gateway refused `refundId`: what the payment should still have at the gateway before
- * this refund (paid − refunds sent), and whether another refund of it is in flight (tried, its
- * outcome unknown: it may have executed and not be recorded yet). Locks the payment's refunds, so
- * no other refund of it is claimed until the caller's transaction ends.
+ * The refund's outcome at the gateway; only a `requested` refund changes (a late answer changes
+ * nothing). `sent` by our call, or `made at the gateway`: the gateway gave its money back on its own.
  */
-export async function refundsBesides(
-  tx: Tx,
-  paymentId: number,
-  refundId: number,
-): Promise<{ cancellable: string; othersInFlight: boolean }> {
-  await lockRefundsOf(tx, paymentId);
-  const [row] = await tx<{ cancellable: string; othersInFlight: boolean }[]>`
-    select (p.amount - coalesce(sum(r.amount) filter (where r.refund_status = 'sent'), 0))::text as cancellable,
-           coalesce(bool_or(r.refund_status = 'requested' and r.refund_attempts > 0 and r.id <> ${refundId}), false)
-             as "othersInFlight"
-    from payments p left join payments r on r.refund_of = p.id
-    where p.id = ${paymentId}
-    group by p.id, p.amount
-  `;
-  return row!;
-}
-
-/** The refund's outcome at the gateway; only a `requested` refund changes (a late answer changes nothing). */
 export async function settleRefund(
   tx: Tx,
   refundId: number,
-  outcome: { status: 'sent' } | { status: 'failed'; error: string } | { status: 'requested'; error: string },
+  outcome:
+    | { status: 'sent' | 'made at the gateway' }
+    | { status: 'failed'; error: string }
+    | { status: 'requested'; error: string },
 ): Promise<boolean> {
+  const sent = outcome.status === 'sent' || outcome.status === 'made at the gateway';
   const rows = await tx`
     update payments set
-      refund_status = ${outcome.status},
-      refund_sent_at = ${outcome.status === 'sent' ? tx`now()` : null},
+      refund_status = ${sent ? 'sent' : outcome.status},
+      refund_sent_at = ${sent ? tx`now()` : null},
       refund_error = ${'error' in outcome ? outcome.error : null},
+      made_at_gateway = ${outcome.status === 'made at the gateway'},
       updated_at = now()
     where id = ${refundId} and refund_status = 'requested'
     returning id
   `;
   return rows.length > 0;
+}
+
+/** Where a refund stands, for a message that finds it no longer requested. */
+export async function refundState(
+  db: Db,
+  refundId: number,
+): Promise<(RefundOfPayment & { provider: Provider; paymentRef: string; pgTid: string | null }) | undefined> {
+  const [row] = await db<
+    (RefundOfPayment & { provider: Provider; paymentRef: string; pgTid: string | null })[]
+  >`
+    select r.id, r.amount::text as amount, r.refund_status as status, r.refund_attempts as attempts,
+           r.made_at_gateway as "madeAtGateway", r.provider, p.public_id as "paymentRef", p.pg_tid as "pgTid"
+    from payments r join payments p on p.id = r.refund_of
+    where r.id = ${refundId}
+  `;
+  return row;
 }
 
 /**
@@ -248,66 +251,52 @@ export async function markGatewayChecked(db: Db, paymentId: number): Promise<voi
   await db`update payments set gateway_checked_at = now() where id = ${paymentId}`;
 }
 
-/** Locks the refunds of a payment: a worker's claim of one waits until the caller's transaction ends. */
-export async function lockRefundsOf(tx: Tx, paymentId: number): Promise<void> {
-  await tx`select id from payments where refund_of = ${paymentId} order by id for update`;
+/** One refund of a payment, as attribution reads it (domain/refunds.ts). */
+export interface RefundOfPayment {
+  id: number;
+  amount: string;
+  status: 'requested' | 'sent' | 'failed';
+  attempts: number;
+  /** Sent, and the money was given back by the gateway on its own, not by our call. */
+  madeAtGateway: boolean;
 }
 
 /**
- * What of this payment's refunds the gateway may already have executed: `sent` ones, and
- * `requested` ones a worker has already tried (its call may have gone through, its answer lost).
+ * The refunds of a payment, oldest first, locked: no worker claims or settles one of them until
+ * the caller's transaction ends, so what it decides from them still holds when it commits.
  */
-export async function refundsAtTheGateway(tx: Tx, paymentId: number): Promise<string> {
-  const [row] = await tx<{ amount: string }[]>`
-    select coalesce(sum(amount), 0)::text as amount from payments
-    where refund_of = ${paymentId}
-      and (refund_status = 'sent' or (refund_status = 'requested' and refund_attempts > 0))
+export async function lockedRefundsOf(tx: Tx, paymentId: number): Promise<RefundOfPayment[]> {
+  return tx<RefundOfPayment[]>`
+    select id, amount::text as amount, refund_status as status, refund_attempts as attempts,
+           made_at_gateway as "madeAtGateway"
+    from payments where refund_of = ${paymentId} order by id for update
   `;
-  return row!.amount;
 }
 
 /**
- * Marks as made at the gateway, oldest first, the `requested` refunds of this payment no worker has
- * tried yet, as long as they fit in `upToCents`. A worker claiming one at the same moment wins (its
- * attempt count is no longer 0) and that refund is left to it. Returns the cents settled.
+ * Refunds the gateway reports executed under their own keys: sent by our call. A failed one was
+ * executed after all (an attempt whose answer was lost); one taken for made at the gateway was
+ * executed too, so the money made at the gateway it stood for is not recorded yet.
  */
-export async function settleUntriedRefundsAtGateway(
-  tx: Tx,
-  paymentId: number,
-  upToCents: number,
-): Promise<number> {
-  const untried = await tx<{ id: number; cents: number }[]>`
-    select id, (amount * 100)::bigint::int as cents from payments
-    where refund_of = ${paymentId} and refund_status = 'requested' and refund_attempts = 0
-    order by id for update
-  `;
-  let settled = 0;
-  for (const refund of untried) {
-    if (settled + refund.cents > upToCents) break;
-    const rows = await tx`
-      update payments set refund_status = 'sent', refund_sent_at = now(),
-        refund_error = 'made at the gateway', updated_at = now()
-      where id = ${refund.id} and refund_status = 'requested' and refund_attempts = 0
-      returning id
-    `;
-    if (rows.length) settled += refund.cents;
-  }
-  return settled;
-}
-
-/** Refunds of this payment given up on, oldest first. */
-export async function failedRefunds(tx: Tx, paymentId: number): Promise<{ id: number; amount: string }[]> {
-  return tx<{ id: number; amount: string }[]>`
-    select id, amount::text from payments where refund_of = ${paymentId} and refund_status = 'failed' order by id for update
-  `;
-}
-
-/** A failed refund the gateway reports made after all (by an operator at the gateway): sent. */
-export async function settleFailedRefundAtGateway(tx: Tx, refundId: number): Promise<void> {
+export async function settleExecutedRefunds(tx: Tx, refundIds: number[]): Promise<void> {
+  if (!refundIds.length) return;
   await tx`
-    update payments set refund_status = 'sent', refund_sent_at = now(),
-      refund_error = concat_ws('; ', refund_error, 'made at the gateway'), updated_at = now()
-    where id = ${refundId} and refund_status = 'failed'
+    update payments set refund_status = 'sent', refund_sent_at = coalesce(refund_sent_at, now()),
+      made_at_gateway = false, updated_at = now()
+    where id = any(${refundIds}::bigint[]) and (refund_status = 'failed' or made_at_gateway)
+  `;
+}
+
+/**
+ * Refunds of ours the gateway gave back on its own (its console did them for us): sent, made at
+ * the gateway. Only `requested` and `failed` ones change; the caller holds their locks
+ * (lockedRefundsOf), so no worker claims one meanwhile.
+ */
+export async function settleMadeAtGateway(tx: Tx, refundIds: number[]): Promise<void> {
+  if (!refundIds.length) return;
+  await tx`
+    update payments set refund_status = 'sent', refund_sent_at = now(), made_at_gateway = true, updated_at = now()
+    where id = any(${refundIds}::bigint[]) and refund_status in ('requested', 'failed')
   `;
 }
 

@@ -7,8 +7,8 @@ import type { PaymentEventType, Provider } from '../db/vocabulary';
 import { bookingLimits, waitlistLimits } from './config';
 import { fromCents, sameAmount, sumMoney, toCents } from './money';
 import { type BookingLimits, cancelItems } from './orders';
-import type { GatewayPayment } from './ports';
-import { recordGatewayRefund, requestRefund } from './refunds';
+import type { GatewayCancel, GatewayPayment } from './ports';
+import { attributeCancels, recordGatewayRefund, requestRefund } from './refunds';
 import { offerFreedSeats } from './waitlist-offers';
 
 /**
@@ -27,6 +27,11 @@ export interface PaymentEvent {
   currency?: string;
   /** ISO 8601 timestamp. */
   occurredAt: string;
+  /**
+   * A cancellation as the gateway reported it when asked (applyGatewayPayment): each of its
+   * cancellations, ours by their keys. A notice applied as it came has none.
+   */
+  cancels?: readonly GatewayCancel[];
 }
 
 /**
@@ -48,6 +53,7 @@ export type Outcome =
   | 'already_refunded'
   | 'cancelled_by_gateway'
   | 'partially_cancelled_by_gateway'
+  | 'unconfirmed_cancel'
   | 'ignored_after_success';
 
 export async function applyPaymentEvent(
@@ -89,9 +95,9 @@ export async function applyGatewayPayment(
   limits: Pick<BookingLimits, 'maxSeatsPerUser'> = bookingLimits(),
   /**
    * Why it is applied, when not as the gateway's notice: a refusal of our refund `refund-<id>`.
-   * Its cancelled total is then applied anew even if the notice of the same total was: a notice
-   * applied while that refund was in flight took the refund for part of the total, and it was not.
-   * Applying a total again is safe: what our refunds already account for is never recorded twice.
+   * Its cancelled total is then applied anew even if the notice of the same total was (one read
+   * against our rows of another moment). Applying a state again is safe: what our rows already
+   * record is never recorded twice.
    */
   occasion?: string,
 ): Promise<Outcome | 'pending'> {
@@ -132,6 +138,7 @@ export async function applyGatewayPayment(
         eventId: `${ref}:cancelled:${reported.cancelledAmount}${occasion ? `:${occasion}` : ''}`,
         type: 'payment.cancelled',
         amount: reported.cancelledAmount,
+        cancels: reported.cancels,
       },
       limits,
     );
@@ -311,11 +318,12 @@ async function book(
 /**
  * A successful payment cancelled at the gateway (the merchant console, the card company, a
  * chargeback): the money is back with the customer, so the tickets it paid for cannot stay booked.
- * `event.amount` is everything cancelled at the gateway so far; what our own refunds already asked
- * for explains that much of it, and only the rest is new. A full cancellation cancels the order's
- * booked items (seats back on sale) and records the gateway's refund as already sent — nothing is
- * sent again. A partial one cannot say which seats it was for: it is recorded and flagged for an
- * operator, and the tickets stay.
+ * The gateway's cancellations say whose each is: one carrying the key of our refund is that refund
+ * (executed: a failed one is sent after all); the rest the gateway gave back on its own, and only
+ * what our rows made at the gateway do not record yet is new (attributeCancels). A full
+ * cancellation cancels the order's booked items (seats back on sale) and records the gateway's
+ * refund as already sent — nothing is sent again. A partial one cannot say which seats it was for:
+ * it is recorded and flagged for an operator, and the tickets stay.
  */
 async function applyGatewayCancel(
   tx: Tx,
@@ -323,24 +331,39 @@ async function applyGatewayCancel(
   payment: payments.PaymentRow,
   event: PaymentEvent,
 ): Promise<Outcome> {
-  // The refunds' states must not change under this reading (a worker claiming one between the sums
-  // below would have it counted neither as tried nor as untried): their claims wait for this.
-  await payments.lockRefundsOf(tx, payment.id);
-  // What the gateway gave back beyond what our own refunds may account for (sent, or tried: an
-  // attempt whose answer was lost may have executed, and its retry is recognised by its key).
-  let extra = toCents(event.amount) - toCents(await payments.refundsAtTheGateway(tx, payment.id));
-  // The rest is what someone did at the gateway by hand (its console, the card company). First it
-  // is taken as our refunds they did for us: refunds we gave up on, then refunds not tried yet —
-  // sending those too would give the money back twice.
-  for (const failed of await payments.failedRefunds(tx, payment.id)) {
-    if (toCents(failed.amount) > extra) break;
-    await payments.settleFailedRefundAtGateway(tx, failed.id);
-    extra -= toCents(failed.amount);
+  if (!event.cancels) {
+    // a notice the gateway would not confirm when asked: nothing to attribute, an operator looks
+    await payments.addPaymentFlag(tx, payment.id, `gateway_cancel_unconfirmed: ${event.eventId}`);
+    return 'unconfirmed_cancel';
   }
-  if (extra > 0) extra -= await payments.settleUntriedRefundsAtGateway(tx, payment.id, extra);
+  // locked: no worker claims or settles one of them while this reads and settles them
+  const refunds = await payments.lockedRefundsOf(tx, payment.id);
+  const { executed, unrecordedCents } = attributeCancels(payment.publicId, event.cancels, refunds);
+  await payments.settleExecutedRefunds(
+    tx,
+    executed.map((r) => r.id),
+  );
+  let extra = unrecordedCents;
+  // What the gateway gave back on its own is first taken as our refunds it did for us: refunds we
+  // gave up on, then refunds not tried yet — sending those too would give the money back twice —
+  // then tried ones it can no longer execute (more than it has left: their retries would be refused).
+  const open = refunds.filter((r) => !executed.includes(r));
+  const leftAtGateway = toCents(payment.amount) - toCents(event.amount);
+  const madeThere: number[] = [];
+  const absorb = (candidates: payments.RefundOfPayment[]) => {
+    for (const refund of candidates) {
+      if (toCents(refund.amount) > extra) break;
+      madeThere.push(refund.id);
+      extra -= toCents(refund.amount);
+    }
+  };
+  absorb(open.filter((r) => r.status === 'failed'));
+  absorb(open.filter((r) => r.status === 'requested' && r.attempts === 0));
+  absorb(open.filter((r) => r.status === 'requested' && r.attempts > 0 && toCents(r.amount) > leftAtGateway));
+  await payments.settleMadeAtGateway(tx, madeThere);
   if (extra <= 0) return 'already_refunded';
   const amount = fromCents(extra);
-  const fullyCancelled = toCents(event.amount) >= toCents(payment.amount);
+  const fullyCancelled = leftAtGateway <= 0;
   const booked = (await orders.itemsOfOrder(tx, order.id)).filter((i) => i.status === 'booked');
   // only the payment that booked the tickets can take them away: another one (a duplicate charge)
   // is money without a ticket, whose cancellation only settles it

@@ -166,10 +166,11 @@ describe('a cancel at the gateway, then two refunds of the payment sent at once'
     return { paymentId, ref, first: first!, second: second! };
   }
 
-  it('a refusal while another refund of the payment is in flight decides nothing: tried again', async () => {
+  it("a refusal while another refund of the payment is in flight: that refund's money, carrying its key, is not taken for a cancel made at the gateway", async () => {
     const { paymentId, ref, second } = await consoleCancelThenTwoRefunds();
 
-    expect((await sendRefund(api.sql, second.id, gatewayFor)).outcome).toBe('retry');
+    // 15,000 given back without a key of ours is less than the second's 30,000: given up on
+    expect((await sendRefund(api.sql, second.id, gatewayFor)).outcome).toBe('failed');
     await api.settle();
 
     // the console's 15,000 and the first refund are back (the built-in gateway counts cents); the
@@ -185,8 +186,8 @@ describe('a cancel at the gateway, then two refunds of the payment sent at once'
 
   it("the gateway's notice applied meanwhile is applied again once the refusal is known", async () => {
     const { paymentId, ref, second } = await consoleCancelThenTwoRefunds();
-    expect((await sendRefund(api.sql, second.id, gatewayFor)).outcome).toBe('retry');
-    // the console's notice arrives now: with both refunds tried, it seems explained by them
+    expect((await sendRefund(api.sql, second.id, gatewayFor)).outcome).toBe('failed');
+    // the console's notice arrives now, while the first refund's answer is still on its way
     const card = await gatewayFor('card');
     await applyGatewayPayment(api.sql, 'card', await card.fetch({ paymentRef: ref, pgTid: null }));
 
@@ -196,6 +197,56 @@ describe('a cancel at the gateway, then two refunds of the payment sent at once'
       ['15000.00', 'sent'],
       ['30000.00', 'failed'],
       ['15000.00', 'sent'],
+    ]);
+    expect(await refundViolationsOf(ref)).toEqual([]);
+  });
+});
+
+describe("the gateway's word applied again", () => {
+  it('records nothing twice: by its notice, then by a worker after a refusal, then by that worker again', async () => {
+    const { orderId, paymentId, view } = await paidOrder('card', 3);
+    const ref = await flows.publicIdOf(api, paymentId);
+    await flows.cancelAtGateway(api, ref, 15000);
+    await api.settle();
+    const card = await gatewayFor('card');
+    const reported = await card.fetch({ paymentRef: ref, pgTid: null });
+    expect(reported.cancels).toEqual([{ amount: '15000.00', refundKey: null }]);
+    const before = await flows.refundsOf(api, paymentId);
+
+    for (const occasion of ['refund-1', 'refund-2', 'refund-2', undefined])
+      await applyGatewayPayment(api.sql, 'card', reported, undefined, occasion);
+
+    expect(await flows.refundsOf(api, paymentId)).toEqual(before);
+    expect(before.map((r) => [r.amount, r.status])).toEqual([['15000.00', 'sent']]);
+    expect((await getOrder(orderId)).items.map((i: { id: number }) => i.id)).toEqual(
+      view.items.map((i: { id: number }) => i.id),
+    );
+    expect(await refundViolationsOf(ref)).toEqual([]);
+  });
+
+  it('a refund the gateway reports executed under its key after it was given up on is sent after all', async () => {
+    const { orderId, paymentId } = await paidOrder('card', 2);
+    const ref = await flows.publicIdOf(api, paymentId);
+    await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
+    const [refund] = await flows.refundsOf(api, paymentId);
+    // every attempt's answer lost (the gateway down for the worker), yet the last one executed
+    api.simulator.setFaults(ref, ['error500']);
+    for (let attempt = 1; attempt <= 2; attempt++) await sendRefund(api.sql, refund!.id, gatewayFor, 2);
+    api.simulator.setFaults(ref, []);
+    const key = refundIdempotencyKey({ id: refund!.id, paymentRef: ref });
+    await (await gatewayFor('card')).cancel({
+      paymentRef: ref,
+      amount: refund!.amount,
+      reason: 'the lost attempt',
+      idempotencyKey: key,
+      cancellableAmount: refund!.amount,
+    });
+    expect((await flows.refundsOf(api, paymentId)).map((r) => r.status)).toEqual(['failed']);
+
+    await api.settle();
+
+    expect((await flows.refundsOf(api, paymentId)).map((r) => [r.amount, r.status])).toEqual([
+      ['30000.00', 'sent'],
     ]);
     expect(await refundViolationsOf(ref)).toEqual([]);
   });

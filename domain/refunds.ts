@@ -3,7 +3,7 @@ import { recordEvent } from '../db/outbox';
 import * as payments from '../db/payments';
 import type { Provider } from '../db/vocabulary';
 import { toCents } from './money';
-import { GatewayError, type GatewayPayment, type PaymentGateway } from './ports';
+import { type GatewayCancel, GatewayError, type GatewayPayment, type PaymentGateway } from './ports';
 
 /**
  * Refunds are executed, not only recorded. Every refund starts as a `payments` row with
@@ -43,7 +43,7 @@ export async function requestRefund(
 
 /** Records money the gateway already gave back on its own side (nothing to send). */
 export async function recordGatewayRefund(tx: Tx, of: payments.PaymentRow, amount: string): Promise<number> {
-  return payments.insertRefund(tx, of, amount, 'sent');
+  return payments.insertRefund(tx, of, amount, 'made at the gateway');
 }
 
 /**
@@ -65,23 +65,51 @@ const REFUND_KEY = /\brefund-[A-Za-z0-9_-]+-\d+\b/;
 export const refundKeyIn = (text: string | null | undefined): string | null =>
   (text && REFUND_KEY.exec(text)?.[0]) || null;
 
+/**
+ * How a payment's cancellations at the gateway read against our refunds of it. A cancellation
+ * carrying the key of one of them is that refund, executed. The rest — money the gateway gave back
+ * on its own — is recorded by our rows made at the gateway; what they do not cover yet is
+ * `unrecordedCents` (negative when a stale report is read against newer rows: nothing to record).
+ */
+export function attributeCancels(
+  paymentRef: string,
+  cancels: readonly GatewayCancel[],
+  refunds: payments.RefundOfPayment[],
+): { executed: payments.RefundOfPayment[]; unrecordedCents: number } {
+  const byKey = new Map(refunds.map((r) => [refundIdempotencyKey({ id: r.id, paymentRef }), r]));
+  const executed = new Set<payments.RefundOfPayment>();
+  let atGatewayCents = 0;
+  for (const cancel of cancels) {
+    const refund = cancel.refundKey ? byKey.get(cancel.refundKey) : undefined;
+    if (refund) executed.add(refund);
+    else atGatewayCents += toCents(cancel.amount);
+  }
+  const recordedCents = refunds
+    .filter((r) => r.status === 'sent' && r.madeAtGateway && !executed.has(r))
+    .reduce((sum, r) => sum + toCents(r.amount), 0);
+  return { executed: [...executed], unrecordedCents: atGatewayCents - recordedCents };
+}
+
 /** How many times the worker asks the gateway (each ask already retried by the adapter) before giving up. */
 export const MAX_REFUND_ATTEMPTS = 5;
 
 export type RefundOutcome =
-  /** the gateway accepted it */
+  /** the gateway accepted it, or had given the money back already */
   | 'sent'
   /** given up: the gateway refused it, or stayed unavailable through every attempt */
   | 'failed'
   /** the gateway was unavailable; ask again later */
   | 'retry'
-  /** nothing to do: already sent or failed (a redelivered message) */
+  /** nothing to send: already settled (a redelivered message) */
   | 'settled';
 
 export interface RefundResult {
   outcome: RefundOutcome;
   error?: string;
-  /** What the gateway reported of the payment when it refused the refund: for the caller to apply. */
+  /**
+   * What the gateway reported of the payment when the refund was refused (or, for a redelivered
+   * message, settled by a refusal): for the caller to apply, as the gateway's notice would be.
+   */
   reported?: { provider: Provider; payment: GatewayPayment };
 }
 
@@ -97,7 +125,7 @@ export async function sendRefund(
   maxAttempts = MAX_REFUND_ATTEMPTS,
 ): Promise<RefundResult> {
   const refund = await inTx(db, (tx) => payments.claimRefund(tx, refundId));
-  if (!refund) return { outcome: 'settled' };
+  if (!refund) return reportAgain(db, refundId, gatewayFor);
   try {
     const gateway = await gatewayFor(refund.provider);
     await gateway.cancel({
@@ -115,33 +143,22 @@ export async function sendRefund(
     // network error outside the adapter) is tried again until the attempts run out
     const refused = error instanceof GatewayError && error.kind !== 'unavailable';
     if (refused) return settleRefusal(db, refund, message, gatewayFor, maxAttempts);
-    const retry = refund.attempts < maxAttempts;
-    await inTx(db, (tx) => (retry ? requestAgain(tx, refund, message) : giveUp(tx, refund, message)));
-    return { outcome: retry ? 'retry' : 'failed', error: message };
+    return notNow(db, refund, message, maxAttempts);
   }
-  await inTx(db, async (tx) => {
-    if (await payments.settleRefund(tx, refund.id, { status: 'sent' })) {
-      await recordEvent(tx, 'refund.sent', {
-        refundId: refund.id,
-        orderId: refund.orderId,
-        amount: refund.amount,
-      });
-    }
-  });
+  await inTx(db, (tx) => settleSent(tx, refund, 'sent'));
   return { outcome: 'sent' };
 }
 
 /**
- * The gateway refused the refund. Refused because the money is already back — someone cancelled it
- * at the gateway (its console, the card company) while this refund waited — it is this refund, made
- * there: `sent`. Otherwise it is given up (`failed`, an alarm). Which of the two is decided on the
- * gateway's balance against ours, and only while no other refund of the payment is in flight: one
- * executed but not recorded yet makes the balance look like a refund made at the gateway (the race
- * suite found 30,000 recorded as sent that way). Until then the refund is tried again.
+ * The gateway refused the refund. Its cancellations say why: one carrying this refund's key means
+ * it executed after all (an earlier attempt whose answer was lost). Money the gateway gave back on
+ * its own (its console, the card company) that none of our rows records yet, at least this
+ * refund's amount, is this refund made there: sent, made at the gateway. Otherwise it is given up
+ * (`failed`, an alarm). Other refunds of the payment in flight change nothing: what they give back
+ * carries their keys.
  *
- * Either way the gateway's word is reported to the caller, to apply as its notice would be: what
- * it gave back beyond what our refunds explain (a notice that never came, or one applied while
- * this refund was in flight and so taken for it) is recorded then.
+ * Whatever is decided, the gateway's word is reported to the caller, to apply as its notice would
+ * be: what it gave back on its own beyond this refund (a notice that never came) is recorded then.
  */
 async function settleRefusal(
   db: Db,
@@ -150,46 +167,84 @@ async function settleRefusal(
   gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
   maxAttempts: number,
 ): Promise<RefundResult> {
-  // the gateway first, then our records: a refund of ours settled in between is counted as sent
-  // while the balance may not show it yet, which only makes "made at the gateway" less likely
-  let reported: GatewayPayment | undefined;
+  let payment: GatewayPayment;
   try {
-    reported = await (await gatewayFor(refund.provider)).fetch({
+    payment = await (await gatewayFor(refund.provider)).fetch({
       paymentRef: refund.paymentRef,
       pgTid: refund.pgTid,
     });
   } catch {
-    reported = undefined;
+    // without the gateway's word nothing can be decided: asked again while attempts remain
+    return notNow(db, refund, message, maxAttempts);
   }
+  const reported = { provider: refund.provider, payment };
   return inTx(db, async (tx): Promise<RefundResult> => {
-    const ours = await payments.refundsBesides(tx, refund.paymentId, refund.id);
-    if (!reported || ours.othersInFlight) {
-      if (refund.attempts < maxAttempts) {
-        await requestAgain(tx, refund, message);
-        return { outcome: 'retry', error: message };
-      }
-      await giveUp(tx, refund, message);
-      return { outcome: 'failed', error: message };
+    const refunds = await payments.lockedRefundsOf(tx, refund.paymentId);
+    // settled meanwhile (the gateway's notice took it for a cancel made there)
+    if (refunds.find((r) => r.id === refund.id)?.status !== 'requested')
+      return { outcome: 'settled', reported };
+    const { executed, unrecordedCents } = attributeCancels(refund.paymentRef, payment.cancels, refunds);
+    if (executed.some((r) => r.id === refund.id)) {
+      await settleSent(tx, refund, 'sent');
+      return { outcome: 'sent', reported };
     }
-    const balance = toCents(reported.amount) - toCents(reported.cancelledAmount);
-    const madeAtTheGateway = balance <= toCents(ours.cancellable) - toCents(refund.amount);
-    if (!madeAtTheGateway) {
-      await giveUp(tx, refund, message);
-      return {
-        outcome: 'failed',
-        error: message,
-        reported: { provider: refund.provider, payment: reported },
-      };
+    if (unrecordedCents >= toCents(refund.amount)) {
+      await settleSent(tx, refund, 'made at the gateway');
+      return { outcome: 'sent', reported };
     }
-    if (await payments.settleRefund(tx, refund.id, { status: 'sent' }))
-      await recordEvent(tx, 'refund.sent', {
-        refundId: refund.id,
-        orderId: refund.orderId,
-        amount: refund.amount,
-        atGateway: true,
-      });
-    return { outcome: 'sent', reported: { provider: refund.provider, payment: reported } };
+    await giveUp(tx, refund, message);
+    return { outcome: 'failed', error: message, reported };
   });
+}
+
+/**
+ * A message for a refund no longer requested (redelivered, or sent after a worker stopped). Settled
+ * by a refusal — made at the gateway, or failed — the gateway's word may never have been applied
+ * (the worker that decided stopped before applying it): it is fetched and reported again. Applying
+ * it twice records nothing twice: what our rows account for is never recorded again.
+ */
+async function reportAgain(
+  db: Db,
+  refundId: number,
+  gatewayFor: (provider: Provider) => Promise<PaymentGateway>,
+): Promise<RefundResult> {
+  const refund = await payments.refundState(db, refundId);
+  if (!refund || refund.status === 'requested' || (refund.status === 'sent' && !refund.madeAtGateway))
+    return { outcome: 'settled' };
+  try {
+    const payment = await (await gatewayFor(refund.provider)).fetch(refund);
+    return { outcome: 'settled', reported: { provider: refund.provider, payment } };
+  } catch (error) {
+    // the word is still to be applied: the message comes back later
+    return { outcome: 'retry', error: String(error) };
+  }
+}
+
+/** No answer to decide on: asked again while attempts remain, then given up on. */
+async function notNow(
+  db: Db,
+  refund: payments.RefundToSend,
+  message: string,
+  maxAttempts: number,
+): Promise<RefundResult> {
+  const retry = refund.attempts < maxAttempts;
+  await inTx(db, (tx) => (retry ? requestAgain(tx, refund, message) : giveUp(tx, refund, message)));
+  return { outcome: retry ? 'retry' : 'failed', error: message };
+}
+
+async function settleSent(
+  tx: Tx,
+  refund: payments.RefundToSend,
+  how: 'sent' | 'made at the gateway',
+): Promise<void> {
+  if (await payments.settleRefund(tx, refund.id, { status: how })) {
+    await recordEvent(tx, 'refund.sent', {
+      refundId: refund.id,
+      orderId: refund.orderId,
+      amount: refund.amount,
+      ...(how === 'made at the gateway' ? { atGateway: true } : {}),
+    });
+  }
 }
 
 async function requestAgain(tx: Tx, refund: payments.RefundToSend, error: string): Promise<void> {

@@ -25,8 +25,8 @@ const processor = new BatchProcessor(EventType.SQS);
 async function recordHandler(record: SQSRecord): Promise<void> {
   const { detail } = parseMessage(record);
   const { outcome, error, reported } = await sendRefund(getSql(), detail.refundId, gatewayFor);
-  // refused: what the gateway gave back beyond our refunds is applied now, as its notice would be
-  // (the notice may be lost, or have been applied while this refund was in flight)
+  // refused (or, redelivered, settled by a refusal): the gateway's word is applied now, as its
+  // notice would be — the notice may be lost, and the worker that decided may have stopped first
   if (reported) {
     await applyGatewayPayment(
       getSql(),

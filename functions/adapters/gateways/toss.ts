@@ -198,25 +198,18 @@ export function tossGateway(options: TossOptions): PaymentGateway {
       const paymentKey = pgTid || (await fetchPayment({ paymentRef })).paymentKey;
       // The same key on every retry: Toss answers a repeat with the first answer, never cancelling
       // twice. The key goes in the reason too: Toss keeps the reason with the cancellation (and not
-      // the key), so the payment shows which cancellation is which refund of ours.
+      // the key), so the payment shows which cancellation is which refund of ours. A refusal
+      // (ALREADY_CANCELED_PAYMENT included: cancelled in Toss's console, or by another refund) is
+      // the domain's to read against those cancellations.
       const answer = await call(
         'POST',
         `/v1/payments/${encodeURIComponent(paymentKey)}/cancel`,
         { cancelReason: `${reason} [${idempotencyKey}]`, cancelAmount },
         { 'idempotency-key': idempotencyKey },
       );
-      if (answer.ok) {
-        const payment = ours(readPayment(answer.body), paymentRef);
-        return { cancelledAt: lastCancelAt(payment) ?? new Date().toISOString() };
-      }
-      if (answer.code === 'ALREADY_CANCELED_PAYMENT') {
-        // cancelled already (by an earlier call whose key we lost, or in Toss's console): done only if
-        // what is cancelled there covers this refund, else the money is not back and someone must look
-        const payment = await fetchPayment({ paymentRef, pgTid: paymentKey });
-        if (payment.totalAmount - payment.balanceAmount >= cancelAmount)
-          return { cancelledAt: lastCancelAt(payment) ?? new Date().toISOString() };
-      }
-      throw new GatewayError('rejected', answer.code, answer.message);
+      if (!answer.ok) throw new GatewayError('rejected', answer.code, answer.message);
+      const payment = ours(readPayment(answer.body), paymentRef);
+      return { cancelledAt: lastCancelAt(payment) ?? new Date().toISOString() };
     },
   };
 }
