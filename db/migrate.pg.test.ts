@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/db';
+import { createShow } from '../test/fixtures';
 import { createSql } from './client';
 import { defaultMigrationsDir, migrate } from './migrate';
 
@@ -61,6 +62,50 @@ describe('migrate', () => {
         'venue_rows',
       ]),
     );
+  });
+
+  it('0017 marks the refunds recorded so far that money the gateway gave back on its own', async () => {
+    // Prepare: rows as the code before 0017 left them, then 0017 run again over them
+    const show = await createShow(db.sql, { rows: 1, seatsPerRow: 3 });
+    const [order] = await db.sql<{ id: number }[]>`
+      insert into orders (schedule_id, total_amount, status) values (${show.scheduleId}, 45000, 'paid') returning id`;
+    const [paid] = await db.sql<{ id: number }[]>`
+      insert into payments (order_id, provider, amount, status) values (${order!.id}, 'card', 45000, 'success')
+      returning id`;
+    const refund = async (status: string, attempts: number, error: string | null) => {
+      const [row] = await db.sql<{ id: number }[]>`
+        insert into payments (order_id, provider, amount, status, refund_of, refund_status, refund_attempts,
+                              refund_error, refund_sent_at)
+        values (${order!.id}, 'card', 5000, 'refund', ${paid!.id}, ${status}, ${attempts}, ${error},
+                ${status === 'sent' ? db.sql`now()` : null})
+        returning id`;
+      return row!.id;
+    };
+    const recordedAtGateway = await refund('sent', 0, null);
+    const untriedSettled = await refund('sent', 0, 'made at the gateway');
+    const failedSettled = await refund('sent', 2, 'rejected NOT_CANCELLABLE; made at the gateway');
+    const refusalDecided = await refund('sent', 1, null);
+    await db.sql`insert into outbox (detail_type, detail)
+      values ('refund.sent', ${db.sql.json({ refundId: refusalDecided, atGateway: true })})`;
+    const sentByUs = await refund('sent', 1, null);
+    const failed = await refund('failed', 5, 'rejected NOT_CANCELLABLE');
+    await db.sql`alter table payments drop column made_at_gateway`;
+    await db.sql`delete from schema_migrations where name = '0017_refunds_made_at_gateway.sql'`;
+
+    // Act
+    expect((await migrate(db.sql)).applied).toEqual(['0017_refunds_made_at_gateway.sql']);
+
+    // Assess
+    const rows = await db.sql<{ id: number; madeAtGateway: boolean }[]>`
+      select id, made_at_gateway as "madeAtGateway" from payments where refund_of = ${paid!.id} order by id`;
+    expect(rows).toEqual([
+      { id: recordedAtGateway, madeAtGateway: true },
+      { id: untriedSettled, madeAtGateway: true },
+      { id: failedSettled, madeAtGateway: true },
+      { id: refusalDecided, madeAtGateway: true },
+      { id: sentByUs, madeAtGateway: false },
+      { id: failed, madeAtGateway: false },
+    ]);
   });
 
   it('refuses to run when an applied migration was edited', async () => {
