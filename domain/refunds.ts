@@ -66,10 +66,14 @@ export const refundKeyIn = (text: string | null | undefined): string | null =>
   (text && REFUND_KEY.exec(text)?.[0]) || null;
 
 /**
- * How a payment's cancellations at the gateway read against our refunds of it. A cancellation
- * carrying the key of one of them is that refund, executed. The rest — money the gateway gave back
- * on its own — is recorded by our rows made at the gateway; what they do not cover yet is
- * `unrecordedCents` (negative when a stale report is read against newer rows: nothing to record).
+ * How a payment's cancellations at the gateway read against our refunds of it. A cancellation is
+ * one of our refunds, executed, when it carries that refund's key, for its amount, and the refund
+ * has been sent at least once — and only one cancellation can be a given refund. Anything else is
+ * money the gateway gave back on its own, even with a key of ours in it: an operator may copy our
+ * reason into a console cancel, and taken for the refund it would hide the money (or let the refund,
+ * never sent, be sent on top of it). That money is recorded by our rows made at the gateway; what
+ * they do not cover yet is `unrecordedCents` (negative when a stale report is read against newer
+ * rows: nothing to record).
  */
 export function attributeCancels(
   paymentRef: string,
@@ -81,7 +85,12 @@ export function attributeCancels(
   let atGatewayCents = 0;
   for (const cancel of cancels) {
     const refund = cancel.refundKey ? byKey.get(cancel.refundKey) : undefined;
-    if (refund) executed.add(refund);
+    const isThatRefund =
+      refund !== undefined &&
+      !executed.has(refund) &&
+      refund.attempts > 0 &&
+      toCents(refund.amount) === toCents(cancel.amount);
+    if (isThatRefund) executed.add(refund);
     else atGatewayCents += toCents(cancel.amount);
   }
   const recordedCents = refunds
@@ -179,6 +188,10 @@ async function settleRefusal(
   }
   const reported = { provider: refund.provider, payment };
   return inTx(db, async (tx): Promise<RefundResult> => {
+    // the payment first, as a notice applying the gateway's word locks it before its refunds: the
+    // two take turns, and the second sees what the first recorded (both would record the same
+    // console money otherwise)
+    await payments.lockPayment(tx, refund.paymentId);
     const refunds = await payments.lockedRefundsOf(tx, refund.paymentId);
     // settled meanwhile (the gateway's notice took it for a cancel made there)
     if (refunds.find((r) => r.id === refund.id)?.status !== 'requested')
