@@ -37,7 +37,15 @@ export async function rush(options: {
   // A connection's first hold loads the catalogue and plans every statement (55–115 ms for a best-
   // available pick here against 3 ms warm): the rush meets a database whose connections have served
   // before, as RDS Proxy's have, and each strategy gets the same start.
-  await Promise.all(Array.from({ length: options.clients }, (_, client) => options.warmUp(client)));
+  let coldErrors = 0;
+  await Promise.all(
+    Array.from({ length: options.clients }, (_, client) =>
+      options.warmUp(client).catch(() => {
+        coldErrors++;
+      }),
+    ),
+  );
+  if (coldErrors) log(`warm-up: ${coldErrors} of ${options.clients} first holds failed (untimed, not counted)`);
   const free = new SeatPicker(options.hot);
   const latencies: number[] = [];
   let holds = 0;

@@ -162,6 +162,7 @@ declare
   -- count seats whose hold lapsed as free: only when the schedule has any (see below)
   lapsed boolean := false;
   in_turnstile boolean := false;
+  lock_timeout_before text := current_setting('lock_timeout');
 begin
   -- the per-user lock first, as every hold takes it (hold_seats takes it again, a no-op)
   select s.venue_id into venue
@@ -190,7 +191,11 @@ begin
   -- The seats are locked and written in one subtransaction (this block): an update of a row locked
   -- by another subtransaction of the same transaction would be recorded as a multixact.
   begin
+    -- A queue in arrival order is not an error while it moves: the turnstile is waited for up to
+    -- 10 s (the pick's budget under the 15 s statement limit), not the 5 s every other lock gets.
+    perform set_config('lock_timeout', '10s', true);
     perform pg_advisory_lock(pick_lock_key(p_schedule_id));
+    perform set_config('lock_timeout', lock_timeout_before, true);
     in_turnstile := true;
     -- Every statement below takes a fresh snapshot (a volatile function): it sees every pick that
     -- left the turnstile before this one as committed, or its seats as locked.
