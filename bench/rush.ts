@@ -45,7 +45,8 @@ export async function rush(options: {
       }),
     ),
   );
-  if (coldErrors) log(`warm-up: ${coldErrors} of ${options.clients} first holds failed (untimed, not counted)`);
+  if (coldErrors)
+    log(`warm-up: ${coldErrors} of ${options.clients} first holds failed (untimed, not counted)`);
   const free = new SeatPicker(options.hot);
   const latencies: number[] = [];
   let holds = 0;
