@@ -182,7 +182,12 @@ async function settleRefusal(
       paymentRef: refund.paymentRef,
       pgTid: refund.pgTid,
     });
-  } catch {
+  } catch (error) {
+    if (error instanceof GatewayError && error.kind !== 'unavailable') {
+      // the gateway refuses to say (it knows no such payment): asking again changes nothing
+      await inTx(db, (tx) => giveUp(tx, refund, message));
+      return { outcome: 'failed', error: message };
+    }
     // without the gateway's word nothing can be decided: asked again while attempts remain
     return notNow(db, refund, message, maxAttempts);
   }
