@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { backgroundEntries } from '../functions/background';
 import type { HttpEvent } from '../functions/http/middleware';
 import { routeEntries } from '../functions/routes';
 import { dispatch, loadRoutes, toEvent } from './gateway';
-import { initLocalIssuer, issueToken, LOCAL_AUDIENCE } from './jwt';
+import { initLocalIssuer, issueToken, LOCAL_AUDIENCE, verifyToken } from './jwt';
 
 const ISSUER = 'http://localhost:3000';
 let routes: ReturnType<typeof loadRoutes>;
@@ -127,6 +127,23 @@ describe('bearer tokens', () => {
 
   it('refuses an expired token', async () => {
     expect(await unauthorized(`Bearer ${await issueToken({ sub: 'a', expiresIn: -10 })}`)).toEqual(expected);
+  });
+
+  it('remembers a verified token only until it expires, and only under the key that signed it', async () => {
+    const brief = await issueToken({ sub: 'brief', expiresIn: 2 });
+    expect((await verifyToken(brief))?.sub).toBe('brief');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 5_000);
+      expect(await verifyToken(brief)).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+
+    const before = await issueToken({ sub: 'before' });
+    expect((await verifyToken(before))?.sub).toBe('before');
+    await initLocalIssuer(ISSUER);
+    expect(await verifyToken(before)).toBeUndefined();
   });
 
   it('refuses a token signed by another key, with HS256 or with alg none', async () => {

@@ -21,12 +21,25 @@ export interface Binding {
   scheduleId: number;
 }
 
-let key: { secret: string; bytes: Uint8Array } | undefined;
+let key: { secret: string; cryptoKey: Promise<CryptoKey> } | undefined;
 
-async function signingKey(): Promise<Uint8Array> {
+/**
+ * The key as a CryptoKey, imported once per secret: handed raw bytes, jose imports them again for
+ * every token it signs or verifies, on every poll.
+ */
+async function signingKey(): Promise<CryptoKey> {
   const secret = await waitingRoomSecret();
-  if (key?.secret !== secret) key = { secret, bytes: new TextEncoder().encode(secret) };
-  return key.bytes;
+  if (key?.secret !== secret) {
+    const cryptoKey = crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
+    key = { secret, cryptoKey };
+  }
+  return key.cryptoKey;
 }
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
