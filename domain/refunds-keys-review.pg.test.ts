@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Provider } from '../db/vocabulary';
 import { gatewayFor } from '../functions/adapters/gateways';
 import { createTestApi, type TestApi } from '../test/api';
-import { createShow, refundViolations, type Show } from '../test/fixtures';
+import { createShow, type Show } from '../test/fixtures';
 import * as flows from '../test/gateway-flows';
 import { applyGatewayPayment } from './payments';
 import type { PaymentGateway } from './ports';
@@ -15,58 +15,18 @@ import { sendRefund } from './refunds';
 let api: TestApi;
 let show: Show;
 let fan: string;
-let dealSeats: (n: number) => number[];
+let money: ReturnType<typeof flows.fanMoneyFlows>;
 
 beforeAll(async () => {
   api = await createTestApi({ MAX_SEATS_PER_USER: '1000' });
   show = await createShow(api.sql, { rows: 10, seatsPerRow: 20, price: 15000 });
   fan = await api.token('refunds-keys-review-fan');
-  dealSeats = flows.seatDealer(show);
+  money = flows.fanMoneyFlows(api, fan, show);
 });
 afterAll(async () => {
   await api.settle();
   await api.close();
 });
-
-/** An order of `n` seats paid through the provider's own flow, everything settled. */
-async function paidOrder(provider: flows.Provider, n: number) {
-  const { orderId, payment } = await flows.startPayment(api, {
-    token: fan,
-    scheduleId: show.scheduleId,
-    seatIds: dealSeats(n),
-    provider,
-  });
-  if (provider === 'toss') {
-    const back = await flows.approveInTossWindow(api, payment.checkout);
-    await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
-      token: fan,
-      body: back,
-    });
-  } else if (provider === 'portone') await flows.payInPortOneWindow(api, payment.checkout);
-  else await api.webhook(provider, flows.signedEvent(payment.id, payment.amount));
-  await api.settle();
-  const view = await getOrder(orderId);
-  expect(view.status).toBe('paid');
-  const ref = await flows.publicIdOf(api, payment.id);
-  return { orderId, paymentId: payment.id as number, ref, view };
-}
-
-const getOrder = async (orderId: number) =>
-  (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
-
-const cancelItems = (orderId: number, itemIds?: number[]) =>
-  api.request('POST', `/orders/${orderId}/cancel`, {
-    token: fan,
-    ...(itemIds ? { body: { itemIds } } : {}),
-  });
-
-async function refundViolationsOf(paymentRef: string) {
-  const all = (await refundViolations(api.sql, api.simulator.state)) as Record<
-    string,
-    { paymentRef?: string }[]
-  >;
-  return (all.gatewayAndUsDisagree ?? []).filter((p) => p.paymentRef === paymentRef);
-}
 
 /** Resolves once some backend waits on a lock while running a statement that contains `fragment`. */
 async function blockedOn(fragment: string) {
@@ -96,10 +56,10 @@ function slowCancel(open: Promise<void>) {
 
 describe('a refusal decided while a cancel notice of the same payment is being applied', () => {
   it('does not take the console money the notice is recording for itself (both would record it)', async () => {
-    const { orderId, paymentId, ref, view } = await paidOrder('card', 3);
+    const { orderId, paymentId, ref, view } = await money.paidOrder('card', 3);
     // the fan cancels two seats (30,000), then the last one (15,000)
-    await cancelItems(orderId, [view.items[0].id, view.items[1].id]);
-    await cancelItems(orderId);
+    await money.cancelItems(orderId, [view.items[0].id, view.items[1].id]);
+    await money.cancelItems(orderId);
     const [first, second] = await flows.refundsOf(api, paymentId);
     expect([first!.amount, second!.amount]).toEqual(['30000.00', '15000.00']);
     // both tried once during an outage (tried: the notice will not take them for untried ones)
@@ -155,14 +115,14 @@ describe('a refusal decided while a cancel notice of the same payment is being a
       ['15000.00', 'failed'],
       ['15000.00', 'sent'],
     ]);
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 });
 
 describe('toss: a console cancel whose reason an operator copied from one of our refunds', () => {
   it('is still money given back at the gateway, recorded (not folded into that refund)', async () => {
-    const { orderId, paymentId, ref, view } = await paidOrder('toss', 3);
-    await cancelItems(orderId, [view.items[0].id]);
+    const { orderId, paymentId, ref, view } = await money.paidOrder('toss', 3);
+    await money.cancelItems(orderId, [view.items[0].id]);
     await api.settle();
     const [refund] = await flows.refundsOf(api, paymentId);
     expect(refund!.status).toBe('sent');
@@ -182,6 +142,6 @@ describe('toss: a console cancel whose reason an operator copied from one of our
     await api.settle();
 
     // the gateway gave back 30,000; both cancellations read as the one refund: 15,000 recorded
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { inTx } from '../db/client';
 import * as payments from '../db/payments';
 import { gatewayFor } from '../functions/adapters/gateways';
 import { createTestApi, type TestApi } from '../test/api';
-import { createShow, refundViolations, type Show } from '../test/fixtures';
+import { createShow, type Show } from '../test/fixtures';
 import * as flows from '../test/gateway-flows';
 import { MAX_REFUND_ATTEMPTS, sendRefund } from './refunds';
 
@@ -17,68 +17,26 @@ import { MAX_REFUND_ATTEMPTS, sendRefund } from './refunds';
 let api: TestApi;
 let show: Show;
 let fan: string;
-let dealSeats: (n: number) => number[];
+let money: ReturnType<typeof flows.fanMoneyFlows>;
 
 beforeAll(async () => {
   api = await createTestApi({ MAX_SEATS_PER_USER: '1000' });
   show = await createShow(api.sql, { rows: 10, seatsPerRow: 20, price: 15000 });
   fan = await api.token('refunds-review-fan');
-  dealSeats = flows.seatDealer(show);
+  money = flows.fanMoneyFlows(api, fan, show);
 });
 afterAll(async () => {
   await api.settle();
   await api.close();
 });
 
-/** An order of `n` seats paid through the provider's own flow, everything settled. */
-async function paidOrder(provider: flows.Provider, n: number) {
-  const { orderId, payment } = await flows.startPayment(api, {
-    token: fan,
-    scheduleId: show.scheduleId,
-    seatIds: dealSeats(n),
-    provider,
-  });
-  if (provider === 'toss') {
-    const back = await flows.approveInTossWindow(api, payment.checkout);
-    await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
-      token: fan,
-      body: back,
-    });
-  } else if (provider === 'portone') await flows.payInPortOneWindow(api, payment.checkout);
-  else await api.webhook(provider, flows.signedEvent(payment.id, payment.amount));
-  await api.settle();
-  const view = await getOrder(orderId);
-  expect(view.status).toBe('paid');
-  const ref = await flows.publicIdOf(api, payment.id);
-  return { orderId, paymentId: payment.id as number, ref, view };
-}
-
-const getOrder = async (orderId: number) =>
-  (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
-
-/** The fan cancels some items of the order (all when none are named): a refund is requested. */
-const cancelItems = (orderId: number, itemIds?: number[]) =>
-  api.request('POST', `/orders/${orderId}/cancel`, {
-    token: fan,
-    ...(itemIds ? { body: { itemIds } } : {}),
-  });
-
-/** refundViolations, for this payment only (other tests' payments have their own). */
-async function refundViolationsOf(paymentRef: string) {
-  const all = (await refundViolations(api.sql, api.simulator.state)) as Record<
-    string,
-    { paymentRef?: string; refundOf?: number }[]
-  >;
-  return (all.gatewayAndUsDisagree ?? []).filter((p) => p.paymentRef === paymentRef);
-}
-
 describe('the worker stops between a decided refusal and applying what the gateway reported', () => {
   it('the console cancel the refusal revealed is still recorded (its notice never came)', async () => {
-    const { orderId, paymentId, ref, view } = await paidOrder('card', 3);
+    const { orderId, paymentId, ref, view } = await money.paidOrder('card', 3);
     // everything given back in the gateway's console; its notice is lost
     api.simulator.setFaults(ref, ['noWebhook']);
     await flows.cancelAtGateway(api, ref);
-    await cancelItems(orderId, [view.items[0].id]);
+    await money.cancelItems(orderId, [view.items[0].id]);
     const [refund] = await flows.refundsOf(api, paymentId);
 
     // the worker: the refusal is decided ("made at the gateway", sent) and committed; the Lambda
@@ -91,8 +49,8 @@ describe('the worker stops between a decided refusal and applying what the gatew
     await api.settle();
 
     // the gateway gave back 45,000; we record 15,000 — and two tickets stay booked without money
-    expect(await refundViolationsOf(ref)).toEqual([]);
-    expect((await getOrder(orderId)).status).toBe('refunded');
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
+    expect((await money.getOrder(orderId)).status).toBe('refunded');
   });
 });
 
@@ -100,16 +58,16 @@ describe('toss: a cancel at the gateway whose notice never came', () => {
   it('is learnt when our next refund finds the money already back, and applied', async () => {
     // the same sequence as refunds.pg.test.ts does for PortOne; Toss's adapter answers "already
     // cancelled, covered" with success, so settleRefusal (and the gateway's word) is never reached
-    const { orderId, ref, view } = await paidOrder('toss', 3);
+    const { orderId, ref, view } = await money.paidOrder('toss', 3);
     api.simulator.setFaults(ref, ['noWebhook']);
     await flows.cancelAtGateway(api, ref);
     await api.settle();
 
-    await cancelItems(orderId, [view.items[0].id]);
+    await money.cancelItems(orderId, [view.items[0].id]);
     await api.settle();
 
-    const order = await getOrder(orderId);
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    const order = await money.getOrder(orderId);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
     expect([order.status, order.items.map((i: { status: string }) => i.status)]).toEqual([
       'refunded',
       ['cancelled', 'cancelled', 'cancelled'],
@@ -119,9 +77,9 @@ describe('toss: a cancel at the gateway whose notice never came', () => {
 
 describe('a refusal whose attempts run out while another refund of the payment stays in flight', () => {
   it('is decided on the gateway word once that refund settles, not given up without it', async () => {
-    const { orderId, paymentId, ref, view } = await paidOrder('card', 3);
-    await cancelItems(orderId, [view.items[0].id]);
-    await cancelItems(orderId);
+    const { orderId, paymentId, ref, view } = await money.paidOrder('card', 3);
+    await money.cancelItems(orderId, [view.items[0].id]);
+    await money.cancelItems(orderId);
     const [first, second] = await flows.refundsOf(api, paymentId);
     // the first refund's worker claimed it and stalled (a Lambda timed out; its message is late)
     await inTx(api.sql, (tx) => payments.claimRefund(tx, first!.id));
@@ -144,15 +102,15 @@ describe('a refusal whose attempts run out while another refund of the payment s
     expect(api.simulator.state.payments.get(ref)!.cancels.map((c) => c.amount)).toEqual([3000000, 1500000]);
 
     // the gateway gave back 45,000 (all of it); we record 15,000 as sent and 30,000 as failed
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 });
 
 describe('two refunds of a payment both tried (an outage), then a full console cancel', () => {
   it('neither is given up on (no alarm) for money the gateway already gave back', async () => {
-    const { orderId, paymentId, ref, view } = await paidOrder('card', 3);
-    await cancelItems(orderId, [view.items[0].id]);
-    await cancelItems(orderId);
+    const { orderId, paymentId, ref, view } = await money.paidOrder('card', 3);
+    await money.cancelItems(orderId, [view.items[0].id]);
+    await money.cancelItems(orderId);
     const [first, second] = await flows.refundsOf(api, paymentId);
     // the gateway is down when both are first sent: each is tried once, its outcome unknown
     api.simulator.setFaults(ref, ['error500']);
@@ -173,6 +131,6 @@ describe('two refunds of a payment both tried (an outage), then a full console c
       select detail from outbox where detail_type = 'refund.failed'
         and (detail->>'refundId')::bigint in (${first!.id}, ${second!.id})`;
     expect(failedEvents).toEqual([]);
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 });

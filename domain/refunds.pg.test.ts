@@ -3,7 +3,7 @@ import { inTx } from '../db/client';
 import * as payments from '../db/payments';
 import { gatewayFor } from '../functions/adapters/gateways';
 import { createTestApi, type TestApi } from '../test/api';
-import { createShow, invariantViolations, refundViolations, type Show } from '../test/fixtures';
+import { createShow, invariantViolations, type Show } from '../test/fixtures';
 import * as flows from '../test/gateway-flows';
 import { applyGatewayPayment } from './payments';
 import { refundIdempotencyKey, sendRefund } from './refunds';
@@ -17,13 +17,13 @@ import { refundIdempotencyKey, sendRefund } from './refunds';
 let api: TestApi;
 let show: Show;
 let fan: string;
-let dealSeats: (n: number) => number[];
+let money: ReturnType<typeof flows.fanMoneyFlows>;
 
 beforeAll(async () => {
   api = await createTestApi({ MAX_SEATS_PER_USER: '1000' });
   show = await createShow(api.sql, { rows: 10, seatsPerRow: 20, price: 15000 });
   fan = await api.token('refunds-fan');
-  dealSeats = flows.seatDealer(show);
+  money = flows.fanMoneyFlows(api, fan, show);
 });
 afterAll(async () => {
   await api.settle();
@@ -31,48 +31,16 @@ afterAll(async () => {
   await api.close();
 });
 
-/** An order of `n` seats paid through the provider's own flow, everything settled. */
-async function paidOrder(provider: flows.Provider, n = 2) {
-  const { orderId, payment } = await flows.startPayment(api, {
-    token: fan,
-    scheduleId: show.scheduleId,
-    seatIds: dealSeats(n),
-    provider,
-  });
-  if (provider === 'toss')
-    await confirm(orderId, payment.id, await flows.approveInTossWindow(api, payment.checkout));
-  else if (provider === 'portone') await flows.payInPortOneWindow(api, payment.checkout);
-  else await api.webhook(provider, flows.signedEvent(payment.id, payment.amount));
-  await api.settle();
-  const view = await getOrder(orderId);
-  expect(view.status).toBe('paid');
-  return { orderId, paymentId: payment.id as number, view };
-}
-
-const confirm = (orderId: number, paymentId: number, body: unknown) =>
-  api.request('POST', `/orders/${orderId}/payments/${paymentId}/confirm`, { token: fan, body });
-const getOrder = async (orderId: number) =>
-  (await api.request('GET', `/orders/${orderId}`, { token: fan })).body;
-
-/** refundViolations, for this payment only (other tests' payments have their own). */
-async function refundViolationsOf(paymentRef: string) {
-  const all = (await refundViolations(api.sql, api.simulator.state)) as Record<
-    string,
-    { paymentRef?: string }[]
-  >;
-  return (all.gatewayAndUsDisagree ?? []).filter((p) => p.paymentRef === paymentRef);
-}
-
 describe('a cancel made at the gateway on its own', () => {
   for (const provider of ['toss', 'portone', 'card'] as const) {
     it(`${provider}: cancels the tickets, puts the seats back and records the money as sent, once`, async () => {
-      const { orderId, paymentId } = await paidOrder(provider);
+      const { orderId, paymentId } = await money.paidOrder(provider);
       const ref = await flows.publicIdOf(api, paymentId);
 
       await flows.cancelAtGateway(api, ref);
       await api.settle();
 
-      const order = await getOrder(orderId);
+      const order = await money.getOrder(orderId);
       expect([order.status, order.items.map((i: { status: string }) => i.status)]).toEqual([
         'refunded',
         ['cancelled', 'cancelled'],
@@ -80,7 +48,7 @@ describe('a cancel made at the gateway on its own', () => {
       expect((await flows.refundsOf(api, paymentId)).map((r) => [r.amount, r.status])).toEqual([
         ['30000.00', 'sent'],
       ]);
-      expect(await refundViolationsOf(ref)).toEqual([]);
+      expect(await money.refundViolationsOf(ref)).toEqual([]);
     });
   }
 });
@@ -94,7 +62,7 @@ describe('a cancel made at the gateway on its own', () => {
 describe('a cancel at the gateway while our refund of the same money waits to be sent', () => {
   for (const provider of ['toss', 'portone', 'card'] as const) {
     it(`${provider}: is one refund, recorded as sent`, async () => {
-      const { orderId, paymentId } = await paidOrder(provider);
+      const { orderId, paymentId } = await money.paidOrder(provider);
       const ref = await flows.publicIdOf(api, paymentId);
       // the fan cancels: our refund is requested, not sent yet ...
       await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
@@ -104,20 +72,20 @@ describe('a cancel at the gateway while our refund of the same money waits to be
       await api.settle();
 
       expect(api.simulator.state.payments.get(ref)!.cancels).toHaveLength(1);
-      expect(await refundViolationsOf(ref)).toEqual([]);
+      expect(await money.refundViolationsOf(ref)).toEqual([]);
     });
   }
 });
 
 describe('a cancel at the gateway whose notice never came', () => {
   it('is learnt when our next refund finds the money already back, and applied', async () => {
-    const { orderId, paymentId, view } = await paidOrder('portone', 3);
+    const { orderId, paymentId, view } = await money.paidOrder('portone', 3);
     const ref = await flows.publicIdOf(api, paymentId);
     // an operator gives everything back in PortOne's console; its webhook is lost
     api.simulator.setFaults(ref, ['noWebhook']);
     await flows.cancelAtGateway(api, ref);
     await api.settle();
-    expect((await getOrder(orderId)).status).toBe('paid');
+    expect((await money.getOrder(orderId)).status).toBe('paid');
 
     // the fan cancels one seat: our refund finds the money back already
     await api.request('POST', `/orders/${orderId}/cancel`, {
@@ -126,12 +94,12 @@ describe('a cancel at the gateway whose notice never came', () => {
     });
     await api.settle();
 
-    const order = await getOrder(orderId);
+    const order = await money.getOrder(orderId);
     expect([order.status, order.items.map((i: { status: string }) => i.status)]).toEqual([
       'refunded',
       ['cancelled', 'cancelled', 'cancelled'],
     ]);
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 });
 
@@ -143,7 +111,7 @@ describe('a cancel at the gateway whose notice never came', () => {
  */
 describe('a cancel at the gateway, then two refunds of the payment sent at once', () => {
   async function consoleCancelThenTwoRefunds() {
-    const { orderId, paymentId, view } = await paidOrder('card', 3);
+    const { orderId, paymentId, view } = await money.paidOrder('card', 3);
     const ref = await flows.publicIdOf(api, paymentId);
     api.simulator.setFaults(ref, ['noWebhook']);
     await flows.cancelAtGateway(api, ref, 15000);
@@ -181,7 +149,7 @@ describe('a cancel at the gateway, then two refunds of the payment sent at once'
       ['30000.00', 'failed'],
       ['15000.00', 'sent'],
     ]);
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 
   it("the gateway's notice applied meanwhile is applied again once the refusal is known", async () => {
@@ -198,13 +166,13 @@ describe('a cancel at the gateway, then two refunds of the payment sent at once'
       ['30000.00', 'failed'],
       ['15000.00', 'sent'],
     ]);
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 });
 
 describe("the gateway's word applied again", () => {
   it('records nothing twice: by its notice, then by a worker after a refusal, then by that worker again', async () => {
-    const { orderId, paymentId, view } = await paidOrder('card', 3);
+    const { orderId, paymentId, view } = await money.paidOrder('card', 3);
     const ref = await flows.publicIdOf(api, paymentId);
     await flows.cancelAtGateway(api, ref, 15000);
     await api.settle();
@@ -218,14 +186,14 @@ describe("the gateway's word applied again", () => {
 
     expect(await flows.refundsOf(api, paymentId)).toEqual(before);
     expect(before.map((r) => [r.amount, r.status])).toEqual([['15000.00', 'sent']]);
-    expect((await getOrder(orderId)).items.map((i: { id: number }) => i.id)).toEqual(
+    expect((await money.getOrder(orderId)).items.map((i: { id: number }) => i.id)).toEqual(
       view.items.map((i: { id: number }) => i.id),
     );
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 
   it('a refund the gateway reports executed under its key after it was given up on is sent after all', async () => {
-    const { orderId, paymentId } = await paidOrder('card', 2);
+    const { orderId, paymentId } = await money.paidOrder('card', 2);
     const ref = await flows.publicIdOf(api, paymentId);
     await api.request('POST', `/orders/${orderId}/cancel`, { token: fan });
     const [refund] = await flows.refundsOf(api, paymentId);
@@ -248,6 +216,6 @@ describe("the gateway's word applied again", () => {
     expect((await flows.refundsOf(api, paymentId)).map((r) => [r.amount, r.status])).toEqual([
       ['30000.00', 'sent'],
     ]);
-    expect(await refundViolationsOf(ref)).toEqual([]);
+    expect(await money.refundViolationsOf(ref)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { TestApi } from './api';
-import type { Show } from './fixtures';
+import { refundViolations, type Show } from './fixtures';
 
 /**
  * What a fan and a gateway do around a payment, as the tests of the money path play it: open an
@@ -111,3 +111,49 @@ export const refundsOf = (api: TestApi, paymentId: number) =>
 /** The reference the gateway knows a payment by. */
 export const publicIdOf = async (api: TestApi, paymentId: number) =>
   (await api.sql<{ ref: string }[]>`select public_id as ref from payments where id = ${paymentId}`)[0]!.ref;
+
+/**
+ * One fan's way through the money path in a test file: orders paid through each provider's own
+ * flow, the order as the fan reads it, cancels, and the refund invariant for one payment.
+ */
+export function fanMoneyFlows(api: TestApi, token: string, show: Show) {
+  const dealSeats = seatDealer(show);
+  const getOrder = async (orderId: number) =>
+    (await api.request('GET', `/orders/${orderId}`, { token })).body;
+
+  /** An order of `n` seats paid through the provider's own flow, everything settled. */
+  async function paidOrder(provider: Provider, n = 2) {
+    const { orderId, payment } = await startPayment(api, {
+      token,
+      scheduleId: show.scheduleId,
+      seatIds: dealSeats(n),
+      provider,
+    });
+    if (provider === 'toss') {
+      await api.request('POST', `/orders/${orderId}/payments/${payment.id}/confirm`, {
+        token,
+        body: await approveInTossWindow(api, payment.checkout),
+      });
+    } else if (provider === 'portone') await payInPortOneWindow(api, payment.checkout);
+    else await api.webhook(provider, signedEvent(payment.id, payment.amount));
+    await api.settle();
+    const view = await getOrder(orderId);
+    expect(view.status).toBe('paid');
+    return { orderId, paymentId: payment.id as number, ref: await publicIdOf(api, payment.id), view };
+  }
+
+  /** The fan cancels some items of the order (all when none are named): a refund is requested. */
+  const cancelItems = (orderId: number, itemIds?: number[]) =>
+    api.request('POST', `/orders/${orderId}/cancel`, { token, ...(itemIds ? { body: { itemIds } } : {}) });
+
+  /** refundViolations, for this payment only (other tests' payments have their own). */
+  async function refundViolationsOf(paymentRef: string) {
+    const all = (await refundViolations(api.sql, api.simulator.state)) as Record<
+      string,
+      { paymentRef?: string }[]
+    >;
+    return (all.gatewayAndUsDisagree ?? []).filter((p) => p.paymentRef === paymentRef);
+  }
+
+  return { paidOrder, getOrder, cancelItems, refundViolationsOf };
+}
