@@ -481,6 +481,14 @@ describe(`${WORKERS * OPS_PER_WORKER} random operations from ${WORKERS} connecti
     expect(offers!.offered).toBeGreaterThan(0);
     const violations = await invariantViolations(sql);
     const refundProblems = await refundViolations(sql, sim.state);
+    // A payment the run made unreachable for good (its gateway fails every call from then on) cannot
+    // tell us what was done at the gateway before: a console cancel whose one notice was lost stays
+    // unknowable (a CI run met exactly that). Its refunds must still end sent or failed and run once.
+    const knowable = (refundProblems.gatewayAndUsDisagree ?? []).filter(
+      (p) => !unreachable.has((p as { paymentRef: string }).paymentRef),
+    );
+    if (knowable.length) refundProblems.gatewayAndUsDisagree = knowable;
+    else delete refundProblems.gatewayAndUsDisagree;
     if (Object.keys(violations).length || Object.keys(refundProblems).length) {
       console.error(
         `race run (seed ${seed}) what happened:`,
