@@ -326,7 +326,7 @@ describe('the turnstile: picks of a schedule one at a time', () => {
             (placed) => placed.order.items[0]!.rowLabel,
           ),
         );
-        await untilSomeoneWaitsForALock(api.sql, 10_000, i + 1);
+        await untilSomeoneWaitsForALock(api.sql, { waiters: i + 1 });
       }
       release();
       await holder;

@@ -36,16 +36,23 @@ export async function createTestDatabase(options: { max?: number } = {}): Promis
 }
 
 /**
- * Resolves once a backend of this database waits for a lock (`waiters`: that many): the other side
- * of a race is in place.
+ * Resolves once a backend of this database waits for a lock — `waiters` of them, running a
+ * statement containing `statement` if given: the other side of a race is in place.
  */
-export async function untilSomeoneWaitsForALock(sql: Sql, timeoutMs = 10_000, waiters = 1): Promise<void> {
+export async function untilSomeoneWaitsForALock(
+  sql: Sql,
+  {
+    timeoutMs = 10_000,
+    waiters = 1,
+    statement = '',
+  }: { timeoutMs?: number; waiters?: number; statement?: string } = {},
+): Promise<void> {
   for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
     const [row] = await sql<{ n: number }[]>`
       select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock'`;
+      where datname = current_database() and wait_event_type = 'Lock' and query ilike ${`%${statement}%`}`;
     if (row!.n >= waiters) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error('no backend waited for a lock');
+  throw new Error(`no backend waited for a lock${statement ? ` in ${statement}` : ''}`);
 }
