@@ -166,8 +166,6 @@ export interface RefundToSend {
   paymentId: number;
   paymentRef: string;
   pgTid: string | null;
-  /** What the gateway should still be able to give back before this refund (paid − refunds sent). */
-  cancellable: string;
 }
 
 /** Claims a `requested` refund for one more attempt; undefined when it is no longer requested. */
@@ -179,9 +177,7 @@ export async function claimRefund(tx: Tx, refundId: number): Promise<RefundToSen
       returning id, order_id, provider, amount, refund_attempts, refund_of
     )
     select c.id, c.order_id as "orderId", c.provider, c.amount::text as amount, c.refund_attempts as attempts,
-           p.id as "paymentId", p.public_id as "paymentRef", p.pg_tid as "pgTid",
-           (p.amount - coalesce((select sum(r.amount) from payments r
-                                 where r.refund_of = p.id and r.refund_status = 'sent'), 0))::text as cancellable
+           p.id as "paymentId", p.public_id as "paymentRef", p.pg_tid as "pgTid"
     from claimed c join payments p on p.id = c.refund_of
   `;
   return row;

@@ -85,8 +85,6 @@ export interface CancelRequest extends PaymentRef {
   amount: string;
   reason: string;
   idempotencyKey: string;
-  /** What we believe can still be cancelled (PortOne refuses a cancel when it differs). */
-  cancellableAmount: string;
 }
 
 /** What a gateway says about one payment: the only account of a payment the domain applies. */

@@ -129,7 +129,6 @@ describe('a cancel at the gateway, then two refunds of the payment sent at once'
       amount: first!.amount,
       reason: `Refund ${first!.id}`,
       idempotencyKey: refundIdempotencyKey({ id: first!.id, paymentRef: ref }),
-      cancellableAmount: firstSent!.cancellable,
     });
     return { paymentId, ref, first: first!, second: second! };
   }
@@ -207,7 +206,6 @@ describe("the gateway's word applied again", () => {
       amount: refund!.amount,
       reason: 'the lost attempt',
       idempotencyKey: key,
-      cancellableAmount: refund!.amount,
     });
     expect((await flows.refundsOf(api, paymentId)).map((r) => r.status)).toEqual(['failed']);
 

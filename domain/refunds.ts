@@ -143,7 +143,6 @@ export async function sendRefund(
       amount: refund.amount,
       reason: `Refund ${refund.id} of order ${refund.orderId}`,
       idempotencyKey: refundIdempotencyKey(refund),
-      cancellableAmount: refund.cancellable,
     });
   } catch (error) {
     const message =

@@ -298,7 +298,6 @@ describe('PortOne V2 adapter against the simulator', () => {
     const result = await gateway.cancel({
       paymentRef: ref,
       amount: '15000.00',
-      cancellableAmount: '15000.00',
       reason: 'order cancelled',
       idempotencyKey: 'refund-1',
     });
@@ -323,7 +322,6 @@ describe('PortOne V2 adapter against the simulator', () => {
     const request = {
       paymentRef: ref,
       amount: '15000.00',
-      cancellableAmount: '15000.00',
       reason: 'order cancelled',
       idempotencyKey: 'refund-2',
     };
@@ -345,7 +343,6 @@ describe('PortOne V2 adapter against the simulator', () => {
     await gateway.cancel({
       paymentRef: ref,
       amount: '5000.00',
-      cancellableAmount: '15000.00',
       reason: 'one seat',
       idempotencyKey: 'refund-3a',
     });
@@ -358,7 +355,6 @@ describe('PortOne V2 adapter against the simulator', () => {
     await gateway.cancel({
       paymentRef: ref,
       amount: '10000.00',
-      cancellableAmount: '10000.00',
       reason: 'the other seats',
       idempotencyKey: 'refund-3b',
     });
@@ -382,7 +378,6 @@ describe('PortOne V2 adapter against the simulator', () => {
     await gateway.cancel({
       paymentRef: ref,
       amount: '5000.00',
-      cancellableAmount: '15000.00',
       reason: 'one seat',
       idempotencyKey: key,
     });
@@ -409,7 +404,6 @@ describe('PortOne V2 adapter against the simulator', () => {
     const first = {
       paymentRef: ref,
       amount: '5000.00',
-      cancellableAmount: '15000.00',
       reason: 'one seat',
       idempotencyKey: 'refund-4a',
     };
@@ -443,7 +437,6 @@ describe('PortOne V2 adapter against the simulator', () => {
         wrong.cancel({
           paymentRef: ref,
           amount: '15000.00',
-          cancellableAmount: '15000.00',
           reason: 'r',
           idempotencyKey: 'k',
         }),

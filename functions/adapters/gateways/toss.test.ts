@@ -273,7 +273,6 @@ describe('cancel', () => {
     amount,
     reason: 'order cancelled',
     idempotencyKey: key,
-    cancellableAmount: '15000.00',
   });
 
   it('a cancel failing twice with a 500 succeeds on the third call, executed once', async () => {
@@ -387,7 +386,6 @@ describe('webhooks', () => {
       amount: '15000.00',
       reason: 'r',
       idempotencyKey: newRef(),
-      cancellableAmount: '15000.00',
     });
     await sim.settled();
     const statuses = received
