@@ -310,16 +310,25 @@ describe('the turnstile: picks of a schedule one at a time', () => {
     // someone is in the turnstile; three fans queue behind it, one after the other
     const inside = createSql({ url: api.db.url, max: 1 });
     const queue = createSql({ url: api.db.url, max: 3 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const picks: Promise<string>[] = [];
+    let holder: Promise<unknown> = Promise.resolve();
     try {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => {
-        release = resolve;
+      // the holder must be inside before anyone queues: on a busy machine its connection can come up
+      // after the picks' own, and a pick that walks straight through would break the count below
+      let inSide!: () => void;
+      const holding = new Promise<void>((resolve) => {
+        inSide = resolve;
       });
-      const holder = inside.begin(async (tx) => {
+      holder = inside.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(pick_lock_key(${scheduleId}))`;
+        inSide();
         await released;
       });
-      const picks: Promise<string>[] = [];
+      await holding;
       for (const [i, userId] of [a!, b!, c!].entries()) {
         picks.push(
           placeBestAvailable(queue, userId, { scheduleId, quantity: 2 }, limits).then(
@@ -332,6 +341,9 @@ describe('the turnstile: picks of a schedule one at a time', () => {
       await holder;
       expect(await Promise.all(picks)).toEqual(['1', '2', '3']);
     } finally {
+      // a failure above must not leave the holder waiting forever (end() waits for it) nor picks unread
+      release();
+      await Promise.allSettled([holder, ...picks]);
       await inside.end();
       await queue.end();
     }
