@@ -38,15 +38,19 @@ export async function rush(options: {
   // available pick here against 3 ms warm): the rush meets a database whose connections have served
   // before, as RDS Proxy's have, and each strategy gets the same start.
   let coldErrors = 0;
+  let coldError = '';
   await Promise.all(
     Array.from({ length: options.clients }, (_, client) =>
-      options.warmUp(client).catch(() => {
+      options.warmUp(client).catch((error: Error) => {
         coldErrors++;
+        coldError ||= error.message;
       }),
     ),
   );
   if (coldErrors)
-    log(`warm-up: ${coldErrors} of ${options.clients} first holds failed (untimed, not counted)`);
+    log(
+      `warm-up: ${coldErrors} of ${options.clients} first holds failed (untimed, not counted): ${coldError}`,
+    );
   const free = new SeatPicker(options.hot);
   const latencies: number[] = [];
   let holds = 0;

@@ -42,6 +42,7 @@ describe('migrate', () => {
       '0015_waitlist_before_public_sale.sql',
       '0016_best_available_turnstile.sql',
       '0017_refunds_made_at_gateway.sql',
+      '0018_best_available_plans.sql',
     ]);
     expect(second).toEqual({ applied: [], skipped: first.applied.length });
     const tables =

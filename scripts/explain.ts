@@ -17,6 +17,8 @@ export interface ExplainedQuery {
   /** The statement as sent, or the statement inside a function it called. */
   query: string;
   seqScans: string[];
+  /** Rows of seats and schedule_seats the statement read (kept or filtered out), over all loops. */
+  seatRowsRead: number;
   ms: number;
   plan: unknown;
 }
@@ -24,6 +26,10 @@ export interface ExplainedQuery {
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
   Plans?: PlanNode[];
 }
 
@@ -31,6 +37,16 @@ function seqScansOf(node: PlanNode, found: string[] = []): string[] {
   if (node['Node Type'] === 'Seq Scan' && node['Relation Name']) found.push(node['Relation Name']);
   for (const child of node.Plans ?? []) seqScansOf(child, found);
   return found;
+}
+
+function seatRowsReadBy(node: PlanNode): number {
+  const own = ['seats', 'schedule_seats'].includes(node['Relation Name'] ?? '')
+    ? ((node['Actual Rows'] ?? 0) +
+        (node['Rows Removed by Filter'] ?? 0) +
+        (node['Rows Removed by Index Recheck'] ?? 0)) *
+      (node['Actual Loops'] ?? 1)
+    : 0;
+  return own + (node.Plans ?? []).reduce((n, child) => n + seatRowsReadBy(child), 0);
 }
 
 class Rollback extends Error {}
@@ -127,6 +143,7 @@ export async function explainHotQueries(url: string, scheduleId: number): Promis
           name,
           query: parsed.query,
           seqScans: seqScansOf(parsed.plan),
+          seatRowsRead: seatRowsReadBy(parsed.plan),
           ms: parsed.ms,
           plan: parsed.plan,
         });
