@@ -17,8 +17,8 @@ export interface ExplainedQuery {
   /** The statement as sent, or the statement inside a function it called. */
   query: string;
   seqScans: string[];
-  /** Rows of seats and schedule_seats the statement read (kept or filtered out), over all loops. */
-  seatRowsRead: number;
+  /** Rows of the tables that grow with venues and sales the statement read (kept or filtered out), over all loops. */
+  rowsRead: number;
   ms: number;
   plan: unknown;
 }
@@ -39,14 +39,15 @@ function seqScansOf(node: PlanNode, found: string[] = []): string[] {
   return found;
 }
 
-function seatRowsReadBy(node: PlanNode): number {
-  const own = ['seats', 'schedule_seats'].includes(node['Relation Name'] ?? '')
+const growing = ['seats', 'schedule_seats', 'orders', 'order_items', 'payments'];
+function rowsReadBy(node: PlanNode): number {
+  const own = growing.includes(node['Relation Name'] ?? '')
     ? ((node['Actual Rows'] ?? 0) +
         (node['Rows Removed by Filter'] ?? 0) +
         (node['Rows Removed by Index Recheck'] ?? 0)) *
       (node['Actual Loops'] ?? 1)
     : 0;
-  return own + (node.Plans ?? []).reduce((n, child) => n + seatRowsReadBy(child), 0);
+  return own + (node.Plans ?? []).reduce((n, child) => n + rowsReadBy(child), 0);
 }
 
 class Rollback extends Error {}
@@ -143,7 +144,7 @@ export async function explainHotQueries(url: string, scheduleId: number): Promis
           name,
           query: parsed.query,
           seqScans: seqScansOf(parsed.plan),
-          seatRowsRead: seatRowsReadBy(parsed.plan),
+          rowsRead: rowsReadBy(parsed.plan),
           ms: parsed.ms,
           plan: parsed.plan,
         });
