@@ -375,6 +375,37 @@ describe('the turnstile: picks of a schedule one at a time', () => {
     }
   });
 
+  it('a pick knows whether it holds the turnstile, so its error path releases only a lock it has', async () => {
+    const scheduleId = await hall(rows(['1'], 4));
+    const session = createSql({ url: api.db.url, max: 1 });
+    const holds = async (key: string) =>
+      (await session<{ held: boolean }[]>`select session_holds_advisory_lock(${key}::bigint) as held`)[0]!
+        .held;
+    try {
+      const [{ key }] = await session<[{ key: string }]>`select pick_lock_key(${scheduleId})::text as key`;
+      const [{ other }] = await session<
+        [{ other: string }]
+      >`select pick_lock_key(${scheduleId + 1})::text as other`;
+      const before = await holds(key);
+      await session`select pg_advisory_lock(${key}::bigint)`;
+      const during = [await holds(key), await holds(other)];
+      await session`select pg_advisory_unlock(${key}::bigint)`;
+      // a key whose halves both have the top bit set reads back from pg_locks too
+      await session`select pg_advisory_lock(-1)`;
+      const negative = await holds('-1');
+      await session`select pg_advisory_unlock(-1)`;
+
+      expect({ before, during, after: await holds(key), negative }).toEqual({
+        before: false,
+        during: [true, false],
+        after: false,
+        negative: true,
+      });
+    } finally {
+      await session.end();
+    }
+  });
+
   it("a connection's first pick rehearses its reads before it queues, taking nothing: one order, its seats", async () => {
     const scheduleId = await hall(rows(['1'], 4));
     const [fan] = await userIds(1, 'rehearsal');

@@ -24,8 +24,10 @@
 --   seats, which it makes redundant: one index fewer to write on every hold, payment and sweep.
 --   The old index was smaller (deduplicated); a whole schedule's reads (availability, reports)
 --   cost a little more through this one.
---   On a large deployed table build the new index CONCURRENTLY by hand before migrating: this file
---   builds it in the migration's transaction, and writes to schedule_seats wait meanwhile.
+--   On a large deployed table, before migrating, build the new index and drop the two old ones by
+--   hand with CREATE/DROP INDEX CONCURRENTLY: this file then finds that done. Otherwise it builds
+--   the index in the migration's transaction, and its DROP INDEX keeps every read and write of
+--   schedule_seats waiting until the migration commits.
 -- * the seats side is bounded by the row's key (venue, section, row).
 -- Were seats ever added to a row later, its range would take in other rows' seats: the probe would
 -- say "maybe" for a full row (a look at the row, never a wrong seat: it only skips rows), and
@@ -41,9 +43,18 @@
 -- scripts/explain.pg.test.ts holds every statement of a pick to one row's worth of reads under
 -- both kinds of statistics.
 
-create index schedule_seats_by_status on schedule_seats (schedule_id, status, seat_id);
-drop index schedule_seats_status;
-drop index schedule_seats_available;
+create index if not exists schedule_seats_by_status on schedule_seats (schedule_id, status, seat_id);
+drop index if exists schedule_seats_status;
+drop index if exists schedule_seats_available;
+
+-- Whether this session holds the session-level advisory lock `p_key` (pg_locks shows a bigint key
+-- as its high and low halves). A pick's error path releases the turnstile only if it holds it.
+create function session_holds_advisory_lock(p_key bigint) returns boolean
+language sql volatile
+return exists (
+  select from pg_locks l
+  where l.locktype = 'advisory' and l.pid = pg_backend_pid() and l.granted and l.objsubid = 1
+    and l.classid = ((p_key >> 32) & 4294967295)::oid and l.objid = (p_key & 4294967295)::oid);
 
 create or replace function row_has_free_seats(
   p_schedule_id bigint,
@@ -274,9 +285,11 @@ begin
     -- A queue in arrival order is not an error while it moves: the turnstile is waited for up to
     -- 10 s (the pick's budget under the 15 s statement limit), not the 5 s every other lock gets.
     perform set_config('lock_timeout', '10s', true);
+    -- in the turnstile before the lock is granted: a cancel that lands right after the grant, before
+    -- the next statement, must still find it released below (which releases only a lock it holds)
+    in_turnstile := true;
     perform pg_advisory_lock(pick_lock_key(p_schedule_id));
     perform set_config('lock_timeout', lock_timeout_before, true);
-    in_turnstile := true;
     -- Every statement below takes a fresh snapshot (a volatile function): it sees every pick that
     -- left the turnstile before this one as committed, or its seats as locked.
     for pass in 1 .. 3 loop
@@ -306,7 +319,7 @@ begin
     return hold_seats(p_user_id, p_schedule_id, coalesce(seat_ids, '{}'), p_ttl_seconds, p_max_seats_per_user, true);
   exception when others or query_canceled then
     -- a session-level lock outlives the transaction: never leave it behind
-    if in_turnstile then
+    if in_turnstile and session_holds_advisory_lock(pick_lock_key(p_schedule_id)) then
       perform pg_advisory_unlock(pick_lock_key(p_schedule_id));
     end if;
     raise;
@@ -320,5 +333,6 @@ $$;
 -- finding no generic plan as cheap as a custom one for a few of them: 1.8 ms of a 2.8 ms hold,
 -- against 0.7 ms under a pick. Its statements read by key (the schedule's seats asked for, the
 -- user's orders in the schedule, the order's items), so one plan serves every call;
--- scripts/explain.pg.test.ts holds them to a few rows' worth of reads.
+-- scripts/explain.pg.test.ts holds them to a few rows' worth of reads. A later CREATE OR REPLACE of
+-- hold_seats must restate `set plan_cache_mode = force_generic_plan`, or it is lost.
 alter function hold_seats(bigint, bigint, bigint[], int, int, boolean) set plan_cache_mode = force_generic_plan;
