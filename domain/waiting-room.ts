@@ -81,9 +81,13 @@ export interface QueueStatus {
   admitted: boolean;
 }
 
-/** Where a fan at `position` stands at `now`. */
+/**
+ * Where a fan at `position` stands at `now`. The fan's own position proves the queue reaches it:
+ * a state read before the fan joined (a container's, up to a second old) must not keep a fan the
+ * rate admits waiting for the next poll.
+ */
 export function queueStatus(s: AdmissionState, position: number, now: Date): QueueStatus {
-  const admitted = admittedThrough(s, now);
+  const admitted = admittedThrough({ ...s, joined: Math.max(s.joined, position) }, now);
   return {
     position,
     admittedThrough: admitted,

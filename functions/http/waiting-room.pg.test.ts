@@ -296,6 +296,26 @@ describe('polling', () => {
     ]);
   });
 
+  it('admits a fan at its first poll when the rate is ahead of the queue, though the container read the room before it joined', async () => {
+    const show = await showWithRoom(60);
+    const [first] = await line(show, 1);
+    tick(2);
+    // the container reads the room now: one fan has joined, two could be admitted
+    const firstPoll = await poll(first!, show, first!.queueToken);
+    const [second, third] = await line(show, 2);
+
+    const polls = await Promise.all([second, third].map((f) => poll(f!, show, f!.queueToken)));
+
+    // a fan's own position proves the queue reaches it: the rate, not the cache, decides
+    expect([firstPoll.body.position, typeof firstPoll.body.admissionToken]).toEqual([1, 'string']);
+    expect(polls.map((r) => [r.body.position, r.body.admittedThrough, typeof r.body.admissionToken])).toEqual(
+      [
+        [2, 2, 'string'],
+        [3, 2, 'undefined'],
+      ],
+    );
+  });
+
   it("refuses a queue token that is another fan's, another schedule's or forged (403), and none (400)", async () => {
     const [show, other] = [await showWithRoom(), await showWithRoom()];
     const [a, b] = await line(show, 2);
