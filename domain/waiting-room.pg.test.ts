@@ -53,7 +53,7 @@ async function join(show: Show, n: number): Promise<{ userId: number; position: 
 }
 
 const admittedAt = async (show: Show, now: Date) =>
-  admittedThrough((await readAdmissionState(db.sql, show.scheduleId))!, now);
+  admittedThrough((await readAdmissionState(db.sql, show.scheduleId, now))!, now);
 
 describe('joining', () => {
   it('gives positions 1, 2, 3… in join order, and the same position to a fan who joins again', async () => {
@@ -124,7 +124,7 @@ describe('admission', () => {
     let statuses: ReturnType<typeof queueStatus>[] = [];
     for (let second = 0; second <= 180; second += 15) {
       if (second > 0 && second % 60 === 0) await advanceWaitingRooms(db.sql, at(second));
-      const state = (await readAdmissionState(db.sql, show.scheduleId))!;
+      const state = (await readAdmissionState(db.sql, show.scheduleId, at(second)))!;
       seen.push([second, admittedThrough(state, at(second))]);
       if (second === 90) statuses = joined.map((j) => queueStatus(state, j.position, at(100)));
     }
@@ -196,7 +196,7 @@ describe('admission', () => {
     const show = await showWithRoom(60, { rows: 1, seatsPerRow: 4 });
     const joined = await join(show, 10);
     const state = async (second: number) => {
-      const s = (await readAdmissionState(db.sql, show.scheduleId))!;
+      const s = (await readAdmissionState(db.sql, show.scheduleId, at(second)))!;
       const { admittedThrough: through, soldOut } = queueStatus(s, 1, at(second));
       return { through, soldOut };
     };
@@ -300,7 +300,7 @@ describe('as the application role, which may create nothing', () => {
 
     expect(privileges!.create).toBe(false);
     expect(positions.map((p) => p.position)).toEqual([1, 2]);
-    expect(admittedThrough((await readAdmissionState(app, show.scheduleId))!, at(60))).toBe(2);
+    expect(admittedThrough((await readAdmissionState(app, show.scheduleId, at(60)))!, at(60))).toBe(2);
   });
 });
 

@@ -31,7 +31,12 @@ export interface AdmissionState {
   joined: number;
   /** No seat is available: admission stands still. */
   soldOut: boolean;
+  /** When it was read: a container's copy is up to a second old. */
+  readAt: Date;
 }
+
+/** A room's checkpoint and how the show stands, however it was come by. */
+type RoomState = Omit<AdmissionState, 'readAt'>;
 
 /**
  * How far a checkpoint may run ahead: two minutes of admission, so that an advancer run that comes
@@ -45,7 +50,7 @@ const HORIZON_MINUTES = 2;
  * available again. Otherwise the base plus the rate since the checkpoint, up to its cap and to the
  * queue's end (admission is not banked for fans who have not joined yet).
  */
-export function admittedThrough(s: AdmissionState, now: Date): number {
+export function admittedThrough(s: RoomState, now: Date): number {
   if (!s.enabled) return s.joined;
   if (s.soldOut) return Math.min(s.base, s.joined);
   const minutes = Math.max(0, now.getTime() - s.checkpointAt.getTime()) / 60_000;
@@ -54,7 +59,7 @@ export function admittedThrough(s: AdmissionState, now: Date): number {
 
 /** The next checkpoint at `now`, given the seats available now (counted up to `seatsToCount`). */
 export function nextCheckpoint(
-  s: AdmissionState,
+  s: RoomState,
   availableSeats: number,
   now: Date,
 ): { base: number; cap: number } {
@@ -81,13 +86,9 @@ export interface QueueStatus {
   admitted: boolean;
 }
 
-/**
- * Where a fan at `position` stands at `now`. The fan's own position proves the queue reaches it:
- * a state read before the fan joined (a container's, up to a second old) must not keep a fan the
- * rate admits waiting for the next poll.
- */
+/** Where a fan at `position` stands at `now`. */
 export function queueStatus(s: AdmissionState, position: number, now: Date): QueueStatus {
-  const admitted = admittedThrough({ ...s, joined: Math.max(s.joined, position) }, now);
+  const admitted = admittedThrough({ ...s, joined: queueReach(s, position, now) }, now);
   return {
     position,
     admittedThrough: admitted,
@@ -99,21 +100,42 @@ export function queueStatus(s: AdmissionState, position: number, now: Date): Que
   };
 }
 
+/**
+ * How far the queue reaches, as a fan at `position` polling at `now` can tell. The fan's own
+ * position proves the queue reaches it, so a state read before the fan joined (a container's, up
+ * to a second old) need not keep a fan the rate admits waiting for the next poll. But such a state
+ * may hold a checkpoint the advancer has since replaced, dropping the admission nobody had joined
+ * to use: fans who joined after the read count only as fast as the rate has run since it. A state
+ * a second old then admits at most a second of the rate beyond a fresh one — the staleness any
+ * cached state has — never a stale checkpoint's unused minute.
+ */
+function queueReach(s: AdmissionState, position: number, now: Date): number {
+  const sinceRead = Math.max(0, now.getTime() - s.readAt.getTime()) / 60_000;
+  return Math.max(s.joined, Math.min(position, s.joined + Math.floor((s.admitPerMinute ?? 0) * sinceRead)));
+}
+
 /** At the room's rate, from where admission stands; 0 once admitted. */
 function waitSeconds(s: AdmissionState, position: number, admitted: number): number {
   if (!s.enabled || position <= admitted || !s.admitPerMinute) return 0;
   return Math.ceil(((position - admitted) * 60) / s.admitPerMinute);
 }
 
-const toState = (row: rooms.RoomRow & { seatAvailable: boolean }): AdmissionState => {
+const toState = (row: rooms.RoomRow & { seatAvailable: boolean }, readAt: Date): AdmissionState => {
   const { seatAvailable, ...room } = row;
-  return { ...room, soldOut: !seatAvailable };
+  return { ...room, soldOut: !seatAvailable, readAt };
 };
 
-/** The room of a schedule as it stands (a schedule without one: off). Undefined: no such schedule. */
-export async function readAdmissionState(db: Db, scheduleId: number): Promise<AdmissionState | undefined> {
+/**
+ * The room of a schedule as it stands at `now` (a schedule without one: off). Undefined: no such
+ * schedule.
+ */
+export async function readAdmissionState(
+  db: Db,
+  scheduleId: number,
+  now: Date,
+): Promise<AdmissionState | undefined> {
   const row = await rooms.readRoom(db, scheduleId);
-  return row && toState(row);
+  return row && toState(row, now);
 }
 
 /**
@@ -133,7 +155,7 @@ export class AdmissionStates {
     const cached = this.entries.get(scheduleId);
     if (cached && cached.until > now.getTime()) return cached.state;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    const entry = { until: now.getTime() + this.ttlMs, state: readAdmissionState(db, scheduleId) };
+    const entry = { until: now.getTime() + this.ttlMs, state: readAdmissionState(db, scheduleId, now) };
     this.entries.set(scheduleId, entry);
     entry.state.catch(() => {
       if (this.entries.get(scheduleId) === entry) this.entries.delete(scheduleId);
@@ -148,7 +170,7 @@ export class AdmissionStates {
 
 /** What an administrator sees of a schedule's room. */
 export async function waitingRoomView(db: Db, scheduleId: number, now: Date) {
-  const s = await readAdmissionState(db, scheduleId);
+  const s = await readAdmissionState(db, scheduleId, now);
   if (!s) throw notFound('Schedule', scheduleId);
   return {
     enabled: s.enabled,

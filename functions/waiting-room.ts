@@ -14,7 +14,7 @@ const admissionStates = new AdmissionStates(1000);
  * must not fail with one request's transaction.
  */
 export function admissionState(db: Db, scheduleId: number, at: Date): Promise<AdmissionState | undefined> {
-  return 'savepoint' in db ? readAdmissionState(db, scheduleId) : admissionStates.get(db, scheduleId, at);
+  return 'savepoint' in db ? readAdmissionState(db, scheduleId, at) : admissionStates.get(db, scheduleId, at);
 }
 
 /** Tests start each case from an empty cache. */

@@ -296,24 +296,55 @@ describe('polling', () => {
     ]);
   });
 
-  it('admits a fan at its first poll when the rate is ahead of the queue, though the container read the room before it joined', async () => {
-    const show = await showWithRoom(60);
+  it('admits a fan at its first poll though the container read the room before it joined, as fast as the rate has run since the read', async () => {
+    const show = await showWithRoom(600);
     const [first] = await line(show, 1);
     tick(2);
-    // the container reads the room now: one fan has joined, two could be admitted
+    // the container reads the room now: one fan has joined, the rate would admit 20
     const firstPoll = await poll(first!, show, first!.queueToken);
-    const [second, third] = await line(show, 2);
+    const newcomers = await line(show, 3);
+    tick(0.2); // still the same read: 2 more fans' worth of the rate since it
 
-    const polls = await Promise.all([second, third].map((f) => poll(f!, show, f!.queueToken)));
+    const polls = await Promise.all(newcomers.map((f) => poll(f, show, f.queueToken)));
 
-    // a fan's own position proves the queue reaches it: the rate, not the cache, decides
     expect([firstPoll.body.position, typeof firstPoll.body.admissionToken]).toEqual([1, 'string']);
+    // each fan's own position proves the queue reaches it, up to what the rate gave since the read
     expect(polls.map((r) => [r.body.position, r.body.admittedThrough, typeof r.body.admissionToken])).toEqual(
       [
         [2, 2, 'string'],
-        [3, 2, 'undefined'],
+        [3, 3, 'string'],
+        [4, 3, 'undefined'],
       ],
     );
+  });
+
+  it('admits no fan who joined after a container read the room past what the rate gave since (the review of the first-poll change)', async () => {
+    const show = await showWithRoom(60);
+    const [first] = await line(show, 1);
+    tick(59);
+    // this container reads the room: a checkpoint a minute old, one fan joined
+    const firstPoll = await poll(first!, show, first!.queueToken);
+    tick(0.5);
+    // the queue was short: the advancer banks nothing (base 1)
+    await advanceWaitingRooms(api.sql, now());
+    const later = await line(show, 30);
+    const last = later[29]!;
+    const lastPoll = await poll(last, show, last.queueToken);
+    forgetAdmissionStates(); // another container, a fresh read
+    const secondPoll = await poll(later[0]!, show, later[0]!.queueToken);
+
+    expect(typeof firstPoll.body.admissionToken).toBe('string');
+    expect([
+      secondPoll.body.position,
+      secondPoll.body.admittedThrough,
+      'admissionToken' in secondPoll.body,
+    ]).toEqual([2, 1, false]);
+    // strictly in position order: 31 is not admitted while 2 waits
+    expect([
+      lastPoll.body.position,
+      lastPoll.body.admittedThrough,
+      'admissionToken' in lastPoll.body,
+    ]).toEqual([31, 1, false]);
   });
 
   it("refuses a queue token that is another fan's, another schedule's or forged (403), and none (400)", async () => {
