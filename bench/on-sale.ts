@@ -14,8 +14,8 @@ import { doubleBookings, log, percentile, QUICK, round, SIZE, singleSeats, start
  * The room's rate is set from a quick calibration: the best-available ×2 holds/s of a few
  * connections through the same gateway, × 60 ÷ 2 (the README's on-sale checklist: headroom).
  *
- * Room on: each fan joins, polls until admitted (or told it is sold out), asks for 2 best seats
- * with its admission token and pays by card at the built-in simulator's checkout form (whose
+ * Room on: each fan joins and polls (at once, then every 2 s) at the room's own server process
+ * until admitted (or told it is sold out), asks the shop for 2 best seats with its admission token and pays by card at the built-in simulator's checkout form (whose
  * signed webhook the API processes). The advancer runs every second here (it may run more often
  * than once a minute without changing the rate: it only sees a sell-out sooner).
  * Room off: each fan asks for 2 best seats when it arrives and pays; SOLD_OUT ends a fan's try.
