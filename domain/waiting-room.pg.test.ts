@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSql, inTx, type Sql } from '../db/client';
 import { ensureAppRole } from '../db/migrate';
 import { ensureUser } from '../db/users';
@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../test/db';
 import { createShow, type Show } from '../test/fixtures';
 import { cancelOrder, placeOrder } from './orders';
 import {
+  AdmissionStates,
   admittedThrough,
   advanceWaitingRooms,
   configureWaitingRoom,
@@ -261,6 +262,32 @@ describe('admission', () => {
       'VALIDATION_FAILED',
       'body.waitingRoom.admitPerMinute',
     ]);
+  });
+});
+
+describe("a container's copy of the room (AdmissionStates)", () => {
+  it('answers from one read for a second, reads the next in the background past half of it, and never serves one older', async () => {
+    const show = await showWithRoom(60);
+    const states = new AdmissionStates(1000);
+    const joined = async (seconds: number) =>
+      (await states.get(db.sql, show.scheduleId, at(seconds)))!.joined;
+
+    const first = await joined(0);
+    await join(show, 1);
+    const cached = await joined(0.4);
+    // past half its life: answered from the copy at once, while the next read starts
+    const stillCached = await joined(0.6);
+    await vi.waitFor(async () => expect(await joined(0.7)).toBe(1));
+    await join(show, 1);
+    // the background read was taken at 0.6 s, so it is served until 1.6 s
+    const refreshed = await joined(1.5);
+
+    expect([first, cached, stillCached, refreshed]).toEqual([0, 0, 0, 1]);
+    // nothing answers from a read a second old: a fresh copy waits for its read
+    const fresh = new AdmissionStates(1000);
+    await fresh.get(db.sql, show.scheduleId, at(0));
+    await join(show, 1);
+    expect((await fresh.get(db.sql, show.scheduleId, at(1)))!.joined).toBe(3);
   });
 });
 

@@ -138,13 +138,22 @@ export async function readAdmissionState(
   return row && toState(row, now);
 }
 
+/** A container's copy of a room: when its read started, and whether the next one is under way. */
+interface Entry {
+  readAt: number;
+  state: Promise<AdmissionState | undefined>;
+  refreshing?: boolean;
+}
+
 /**
  * Admission states cached per container for at most `ttlMs`: a container answers the polls and the
  * order checks of a second with one read per schedule, however many fans ask. Concurrent misses
- * share one read; a failed read is not kept.
+ * share one read; a failed read is not kept. Past half its life a copy still answers at once while
+ * the next read runs in the background, so a steady stream of polls never waits for the database
+ * (the poll that found the copy expired used to carry every second's read in its own latency).
  */
 export class AdmissionStates {
-  private readonly entries = new Map<number, { until: number; state: Promise<AdmissionState | undefined> }>();
+  private readonly entries = new Map<number, Entry>();
 
   constructor(
     private readonly ttlMs = 1000,
@@ -153,14 +162,32 @@ export class AdmissionStates {
 
   get(db: Db, scheduleId: number, now: Date): Promise<AdmissionState | undefined> {
     const cached = this.entries.get(scheduleId);
-    if (cached && cached.until > now.getTime()) return cached.state;
+    const age = cached ? now.getTime() - cached.readAt : Number.POSITIVE_INFINITY;
+    if (cached && age < this.ttlMs) {
+      if (age >= this.ttlMs / 2 && !cached.refreshing) this.refresh(db, scheduleId, cached, now);
+      return cached.state;
+    }
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    const entry = { until: now.getTime() + this.ttlMs, state: readAdmissionState(db, scheduleId, now) };
+    const entry: Entry = { readAt: now.getTime(), state: readAdmissionState(db, scheduleId, now) };
     this.entries.set(scheduleId, entry);
     entry.state.catch(() => {
       if (this.entries.get(scheduleId) === entry) this.entries.delete(scheduleId);
     });
     return entry.state;
+  }
+
+  /** The next copy, in place of `stale` once read (a failed read leaves `stale` to expire). */
+  private refresh(db: Db, scheduleId: number, stale: Entry, now: Date): void {
+    stale.refreshing = true;
+    readAdmissionState(db, scheduleId, now).then(
+      (state) => {
+        if (this.entries.get(scheduleId) === stale)
+          this.entries.set(scheduleId, { readAt: now.getTime(), state: Promise.resolve(state) });
+      },
+      () => {
+        stale.refreshing = false;
+      },
+    );
   }
 
   forget(): void {
