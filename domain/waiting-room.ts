@@ -105,13 +105,15 @@ export function queueStatus(s: AdmissionState, position: number, now: Date): Que
  * position proves the queue reaches it, so a state read before the fan joined (a container's, up
  * to a second old) need not keep a fan the rate admits waiting for the next poll. But such a state
  * may hold a checkpoint the advancer has since replaced, dropping the admission nobody had joined
- * to use: fans who joined after the read count only as fast as the rate has run since it. A state
- * a second old then admits at most a second of the rate beyond a fresh one — the staleness any
+ * to use: fans who joined after the read count only as fast as the rate has run since it, the
+ * fan it is running for included (rounded up: the first fan to join after a read is not kept a
+ * poll longer because less than a whole fan's worth of the rate has passed). A state a second old
+ * then admits at most a second of the rate, and one fan, beyond a fresh one — the staleness any
  * cached state has — never a stale checkpoint's unused minute.
  */
 function queueReach(s: AdmissionState, position: number, now: Date): number {
   const sinceRead = Math.max(0, now.getTime() - s.readAt.getTime()) / 60_000;
-  return Math.max(s.joined, Math.min(position, s.joined + Math.floor((s.admitPerMinute ?? 0) * sinceRead)));
+  return Math.max(s.joined, Math.min(position, s.joined + Math.ceil((s.admitPerMinute ?? 0) * sinceRead)));
 }
 
 /** At the room's rate, from where admission stands; 0 once admitted. */
