@@ -277,7 +277,7 @@ describe("a container's copy of the room (AdmissionStates)", () => {
     const cached = await joined(0.4);
     // past half its life: answered from the copy at once, while the next read starts
     const stillCached = await joined(0.6);
-    await vi.waitFor(async () => expect(await joined(0.7)).toBe(1));
+    await vi.waitFor(async () => expect(await joined(0.7)).toBe(1), { timeout: 5000 });
     await join(show, 1);
     // the background read was taken at 0.6 s, so it is served until 1.6 s
     const refreshed = await joined(1.5);
@@ -288,6 +288,32 @@ describe("a container's copy of the room (AdmissionStates)", () => {
     await fresh.get(db.sql, show.scheduleId, at(0));
     await join(show, 1);
     expect((await fresh.get(db.sql, show.scheduleId, at(1)))!.joined).toBe(3);
+  });
+
+  it('keeps its copy when the background read fails, and never serves one a second old', async () => {
+    const show = await showWithRoom(60);
+    const states = new AdmissionStates(1000);
+    // a database nobody listens on: every read fails to connect
+    const down = createSql({ url: 'postgres://ticketing@127.0.0.1:1/none', connectTimeoutSeconds: 1 });
+    try {
+      await states.get(db.sql, show.scheduleId, at(0));
+      await join(show, 1);
+      const whileDown = (await states.get(down, show.scheduleId, at(0.6)))!.joined;
+      // the failed read gave the next request its turn to read again
+      await vi.waitFor(
+        async () => expect((await states.get(db.sql, show.scheduleId, at(0.7)))!.joined).toBe(1),
+        {
+          timeout: 5000,
+        },
+      );
+      await join(show, 1);
+      // the copy read at 0.7 s is gone at 1.7 s: a request then waits for its own read
+      const afterExpiry = (await states.get(db.sql, show.scheduleId, at(1.75)))!.joined;
+
+      expect([whileDown, afterExpiry]).toEqual([0, 2]);
+    } finally {
+      await down.end();
+    }
   });
 });
 
