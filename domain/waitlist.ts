@@ -46,7 +46,7 @@ export async function joinWaitlist(
     // follow all that was offered before it
     await waitlist.lockWaitlist(tx, scheduleId);
     const schedule = await waitlist.waitlistSchedule(tx, scheduleId);
-    if (!schedule || !schedule.concertActive) throw notFound('Schedule', scheduleId);
+    if (!schedule?.concertActive) throw notFound('Schedule', scheduleId);
     refuseUnlessOpen(schedule);
     if (await waitlist.liveEntryOf(tx, userId, scheduleId)) {
       throw new AppError('ALREADY_WAITLISTED', 'You are already on the wait-list of this schedule');
