@@ -16,8 +16,9 @@ import { doubleBookings, log, percentile, QUICK, round, SIZE, singleSeats, start
  * connections through the same gateway, × 60 ÷ 2 (the README's on-sale checklist: headroom).
  *
  * Room on: each fan joins and polls (at once, then every 2 s) at the room's own server process
- * until admitted (or told it is sold out), asks the shop for 2 best seats with its admission token and pays by card at the built-in simulator's checkout form (whose
- * signed webhook the API processes). The advancer runs every second here (it may run more often
+ * until admitted (or told it is sold out), asks the shop for 2 best seats with its admission token
+ * and pays by card at the built-in simulator's checkout form (whose signed webhook the API
+ * processes). The advancer runs every second here (it may run more often
  * than once a minute without changing the rate: it only sees a sell-out sooner).
  * Room off: each fan asks for 2 best seats when it arrives and pays; SOLD_OUT ends a fan's try.
  */
@@ -379,8 +380,8 @@ export async function onSale(url: string, admin: Sql) {
   // On AWS every route is its own function and scales apart from the others: polls never wait
   // behind holds and payments in one event loop. Locally the waiting room's routes get a process of
   // their own (same code, same database, its own admission cache, as a container has), so a poll
-  // measures the room's work, not the shop's queue. Its pool is small: a join is one statement and
-  // a poll reads the database once a second.
+  // measures the room's work, not the shop's queue. Its pool is small: a join is one statement, and
+  // polls read the database at most twice a second (domain/waiting-room.ts `AdmissionStates`).
   const roomServer = await startServer(url, {
     PG_SIMULATOR_PORT: String(await freePort()),
     DB_POOL_MAX: '8',

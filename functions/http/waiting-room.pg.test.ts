@@ -69,6 +69,16 @@ const poll = (fan: Fan, show: Show, queueToken: string) =>
     headers: { 'queue-token': queueToken },
   });
 
+/**
+ * One fan joins the room and polls `seconds` later, so this container reads the room then: the
+ * poll's answer.
+ */
+async function readByFirstFan(show: Show, seconds: number) {
+  const [first] = await line(show, 1);
+  tick(seconds);
+  return poll(first!, show, first!.queueToken);
+}
+
 /** `n` fans join one after the other: each with their queue token. */
 async function line(show: Show, n: number) {
   const joined = [];
@@ -298,10 +308,8 @@ describe('polling', () => {
 
   it('admits a fan at its first poll though the container read the room before it joined, as fast as the rate has run since the read', async () => {
     const show = await showWithRoom(600);
-    const [first] = await line(show, 1);
-    tick(2);
     // the container reads the room now: one fan has joined, the rate would admit 20
-    const firstPoll = await poll(first!, show, first!.queueToken);
+    const firstPoll = await readByFirstFan(show, 2);
     const newcomers = await line(show, 3);
     tick(0.2); // still the same read: 2 more fans' worth of the rate since it
 
@@ -320,9 +328,7 @@ describe('polling', () => {
 
   it('admits the first fan who joins just after the read at once, before the rate has run a whole fan since (the on-sale bench)', async () => {
     const show = await showWithRoom(600);
-    const [first] = await line(show, 1);
-    tick(2);
-    await poll(first!, show, first!.queueToken); // the container reads the room: one fan joined
+    await readByFirstFan(show, 2); // the container reads the room: one fan joined
     const [next] = await line(show, 1);
     tick(0.05); // half a fan's worth of the rate since the read
 
@@ -337,10 +343,8 @@ describe('polling', () => {
 
   it('admits no fan who joined after a container read the room past what the rate gave since (the review of the first-poll change)', async () => {
     const show = await showWithRoom(60);
-    const [first] = await line(show, 1);
-    tick(59);
     // this container reads the room: a checkpoint a minute old, one fan joined
-    const firstPoll = await poll(first!, show, first!.queueToken);
+    const firstPoll = await readByFirstFan(show, 59);
     // under half the copy's life, so no request reads it again in the background
     tick(0.4);
     // the queue was short: the advancer banks nothing (base 1)
